@@ -1,0 +1,121 @@
+"""Tables of a replica. Replicated tables carry no unique constraint beyond their key,
+so any order of arrival can be stored (DESIGN §4, schema evolution)."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, MetaData, String, Table, Text
+
+metadata = MetaData()
+
+ID = String(64)
+
+ops = Table(
+    "ops",
+    metadata,
+    Column("origin", ID, primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("hlc", BigInteger, nullable=False),
+    Column("kind", ID, nullable=False),
+    Column("v", Integer, nullable=False),
+    Column("actor", ID, nullable=False),
+    Column("body", Text, nullable=False),  # canonical JSON, exactly as signed
+    Column("sig", String(128), nullable=False),
+    Column("received_ms", BigInteger, nullable=False),
+)
+Index("ix_ops_kind_hlc", ops.c.kind, ops.c.hlc)
+
+# Highest contiguous seq per origin: the version vector.
+heads = Table(
+    "heads",
+    metadata,
+    Column("origin", ID, primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+)
+
+# Ops that arrived ahead of a gap: held, never applied out of order, never dropped.
+pending_ops = Table(
+    "pending_ops",
+    metadata,
+    Column("origin", ID, primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("wire", Text, nullable=False),
+    Column("received_ms", BigInteger, nullable=False),
+)
+
+# What each peer has told us it holds (its acks and hellos).
+peers = Table(
+    "peers",
+    metadata,
+    Column("peer", ID, primary_key=True),
+    Column("vv", Text, nullable=False),
+    Column("last_seen_ms", BigInteger, nullable=True),
+    Column("last_ack_ms", BigInteger, nullable=True),
+    Column("connected", Boolean, nullable=False, default=False),
+)
+
+# Everything refused or flagged, with the reason: bad input leaves a record.
+sync_incidents = Table(
+    "sync_incidents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at_ms", BigInteger, nullable=False),
+    Column("peer", ID, nullable=True),
+    Column("origin", ID, nullable=True),
+    Column("seq", BigInteger, nullable=True),
+    Column("disposition", String(16), nullable=False),  # rejected | quarantined | ignored
+    Column("reason", Text, nullable=False),
+    Column("payload", Text, nullable=True),
+)
+
+# Public keys allowed to author ops.
+keyring = Table(
+    "keyring",
+    metadata,
+    Column("origin", ID, primary_key=True),
+    Column("public_key", String(64), nullable=False),
+    Column("label", Text, nullable=True),
+    Column("enrolled_ms", BigInteger, nullable=False),
+)
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", ID, primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+# --- projections: derived from ops, rebuildable ----------------------------------------
+
+stock_levels = Table(
+    "stock_levels",
+    metadata,
+    Column("sku", ID, primary_key=True),
+    Column("location", ID, primary_key=True),
+    Column("qty", BigInteger, nullable=False),
+)
+
+catalog_fields = Table(
+    "catalog_fields",
+    metadata,
+    Column("sku", ID, primary_key=True),
+    Column("field", ID, primary_key=True),
+    Column("value", Text, nullable=False),  # JSON
+    Column("hlc", BigInteger, nullable=False),
+    Column("origin", ID, nullable=False),
+)
+
+sales = Table(
+    "sales",
+    metadata,
+    Column("sale_id", ID, primary_key=True),
+    Column("origin", ID, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("location", ID, nullable=False),
+    Column("total_fen", BigInteger, nullable=False),
+    Column("lines", Text, nullable=False),
+    Column("payment", ID, nullable=False),
+    Column("hlc", BigInteger, nullable=False),
+    Column("actor", ID, nullable=False),
+)
+
+PROJECTIONS = (stock_levels, catalog_fields, sales)
