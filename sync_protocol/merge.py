@@ -91,15 +91,17 @@ class AddWinsSet:
     """
 
     adds: dict[Hashable, set[Hashable]] = field(default_factory=dict)
-    removed: set[Hashable] = field(default_factory=set)
+    # (element, tag): a remove names the element, so a tag it lists can only ever
+    # cancel that element's add, whatever order the two arrive in.
+    removed: set[tuple[Hashable, Hashable]] = field(default_factory=set)
 
     def add(self, element: Hashable, tag: Hashable) -> None:
-        if tag not in self.removed:
+        if (element, tag) not in self.removed:
             self.adds.setdefault(element, set()).add(tag)
 
     def remove(self, element: Hashable, observed_tags: Iterable[Hashable]) -> None:
         tags = set(observed_tags)
-        self.removed |= tags
+        self.removed |= {(element, tag) for tag in tags}
         live = self.adds.get(element)
         if live is not None:
             live -= tags

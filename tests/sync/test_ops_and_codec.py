@@ -1,0 +1,122 @@
+import json
+import zlib
+
+import pytest
+
+from sync_protocol.errors import InvalidOp, MalformedMessage, SignatureRejected
+from sync_protocol.messages import Ack, Hello, Need, OpsPage, decode, encode
+from sync_protocol.ops import Op, canonical_json
+from sync_protocol.signing import KeyRing, NodeKey
+
+
+def sale_op(key: NodeKey, seq: int = 1, **body_changes: object) -> Op:
+    body = {"sku": "6901234567890", "location": "store-1", "qty": -2, "reason": "sale", **body_changes}
+    return key.sign(Op("store-1", seq, 10_000 + seq, "stock.moved", 1, "收银员01", body))
+
+
+def test_canonical_json_is_independent_of_key_order_and_keeps_chinese() -> None:
+    assert canonical_json({"b": 1, "a": "可乐"}) == canonical_json({"a": "可乐", "b": 1})
+    assert canonical_json({"a": "可乐"}) == '{"a":"可乐"}'.encode()
+
+
+def test_a_signed_op_verifies_with_its_origins_key() -> None:
+    key = NodeKey.generate()
+    KeyRing({"store-1": key.public_b64}).verify(sale_op(key))
+
+
+def test_an_op_signed_with_another_key_is_rejected() -> None:
+    ring = KeyRing({"store-1": NodeKey.generate().public_b64})
+    with pytest.raises(SignatureRejected):
+        ring.verify(sale_op(NodeKey.generate()))
+
+
+def test_changing_the_body_after_signing_breaks_the_signature() -> None:
+    key = NodeKey.generate()
+    op = sale_op(key)
+    tampered = Op(op.origin, op.seq, op.hlc, op.kind, op.v, op.actor, {**op.body, "qty": -1}, op.sig)
+    with pytest.raises(SignatureRejected):
+        KeyRing({"store-1": key.public_b64}).verify(tampered)
+
+
+def test_an_op_of_an_unenrolled_origin_is_rejected() -> None:
+    with pytest.raises(SignatureRejected, match="no enrolled key"):
+        KeyRing().verify(sale_op(NodeKey.generate()))
+
+
+def test_op_survives_the_wire_unchanged() -> None:
+    op = sale_op(NodeKey.generate())
+    assert Op.from_wire(json.loads(canonical_json(op.to_wire()))) == op
+
+
+def test_a_known_kind_with_an_invalid_body_is_an_invalid_op() -> None:
+    wire = sale_op(NodeKey.generate()).to_wire()
+    wire["body"]["qty"] = "lots"
+    with pytest.raises(InvalidOp):
+        Op.from_wire(wire)
+
+
+def test_unknown_fields_of_a_body_are_kept_for_newer_versions() -> None:
+    op = sale_op(NodeKey.generate(), note="新字段")
+    assert Op.from_wire(op.to_wire()).body["note"] == "新字段"
+
+
+def test_an_unknown_kind_is_kept_verbatim() -> None:
+    key = NodeKey.generate()
+    op = key.sign(Op("store-1", 1, 5, "points.earned", 3, "pos", {"member": "m1", "points": 5}))
+    assert Op.from_wire(op.to_wire()) == op
+
+
+@pytest.mark.parametrize(
+    "msg",
+    [
+        Hello("store-1", {"store-1": 3, "cloud": 9}),
+        Ack("cloud", {"store-1": 3}),
+        Need("cloud", {"store-1": (4, 10)}),
+    ],
+)
+def test_control_messages_round_trip(msg: object) -> None:
+    assert decode(encode(msg)) == msg  # type: ignore[arg-type]
+
+
+def test_a_large_page_is_compressed_and_round_trips() -> None:
+    key = NodeKey.generate()
+    page = OpsPage("store-1", [sale_op(key, seq) for seq in range(1, 200)], more=True)
+    data = encode(page)
+    assert data[:1] == b"Z"
+    assert decode(data) == page
+
+
+@pytest.mark.parametrize(
+    ("payload", "why"),
+    [
+        (b"", "empty"),
+        (b"Xjunk", "unknown payload tag"),
+        (b"Z\x00\x01\x02", "bad zlib"),
+        (b"J{not json", "not JSON"),
+        (b'J{"t":"hello","vv":{},"from":"a","p":99}', "protocol version"),
+        (b'J{"t":"hello","vv":{"a":-1},"from":"a","p":1}', "not a seq"),
+        (b'J{"t":"dance","from":"a","p":1}', "unknown message type"),
+        (b'J["a"]', "not an object"),
+    ],
+)
+def test_malformed_payloads_are_refused_with_a_reason(payload: bytes, why: str) -> None:
+    with pytest.raises(MalformedMessage, match=why):
+        decode(payload)
+
+
+def test_a_payload_that_inflates_past_the_limit_is_refused() -> None:
+    bomb = b"Z" + zlib.compress(b'{"t":"ops","ops":[' + b" " * (70 * 1024 * 1024) + b"]}")
+    with pytest.raises(MalformedMessage, match="size limit"):
+        decode(bomb)
+
+
+def test_one_invalid_op_in_a_page_does_not_lose_the_others() -> None:
+    key = NodeKey.generate()
+    good = sale_op(key, 1)
+    bad = sale_op(key, 2).to_wire()
+    del bad["body"]["sku"]
+    raw = {"t": "ops", "p": 1, "from": "store-1", "ops": [good.to_wire(), bad], "more": False}
+    page = decode(b"J" + canonical_json(raw))
+    assert isinstance(page, OpsPage)
+    assert page.ops == [good]
+    assert len(page.invalid) == 1 and "sku" in page.invalid[0][1]
