@@ -12,10 +12,10 @@ payload that inflates past `MAX_INFLATED` (a zip bomb would otherwise eat the Pi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 import json
-from typing import Any
 import zlib
+from dataclasses import dataclass, field
+from typing import Any
 
 from sync_protocol.errors import InvalidOp, MalformedMessage
 from sync_protocol.ops import Op, canonical_json

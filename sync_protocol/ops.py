@@ -8,8 +8,8 @@ agree on it agree on signatures. `f` is the envelope format version.
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from sync_protocol.errors import InvalidOp

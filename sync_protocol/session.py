@@ -22,10 +22,10 @@ Protocol (both directions are symmetric):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 import logging
 import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from sync_protocol.errors import SignatureRejected
 from sync_protocol.messages import Ack, Hello, Message, Need, OpsPage
@@ -119,7 +119,9 @@ class SyncSession:
 
     def receive(self, msg: Message, now: float) -> list[Message]:
         if msg.sender != self.peer:
-            self._incident("rejected", f"message from {msg.sender!r} on the session with {self.peer!r}", now)
+            self._incident(
+                "rejected", f"message from {msg.sender!r} on the session with {self.peer!r}", now
+            )
             return []
         if not self.connected:
             # Hearing from the peer proves the link is up.
@@ -201,8 +203,8 @@ class SyncSession:
     # --- what the peer sent ------------------------------------------------------------
 
     def _ingest(self, page: OpsPage, now: float) -> list[Message]:
-        for raw, reason in page.invalid:
-            self._incident("rejected", reason, now, payload=raw)
+        for raw, why in page.invalid:
+            self._incident("rejected", why, now, payload=raw)
         good: list[Op] = []
         for op in page.ops:
             self.stats.ops_received += 1
@@ -212,14 +214,18 @@ class SyncSession:
                 continue
             if self.replica.clock.is_too_far_ahead(op.hlc):
                 # Kept (it is a signed fact) but flagged, and the clock does not follow it.
-                self._incident("flagged", f"op stamped beyond the clock guard (hlc {op.hlc})", now, op=op)
+                self._incident(
+                    "flagged", f"op stamped beyond the clock guard (hlc {op.hlc})", now, op=op
+                )
             good.append(op)
         result: ApplyResult = self.replica.apply(good, now_ms=_ms(now)) if good else ApplyResult()
         self.stats.ops_applied += len(result.applied)
         self.stats.duplicates += result.duplicates
         if good and result.duplicates == len(good):
             log.info(
-                "ignored %d duplicate ops from %s (a replayed or resent page)", result.duplicates, self.peer
+                "ignored %d duplicate ops from %s (a replayed or resent page)",
+                result.duplicates,
+                self.peer,
             )
         out: list[Message] = [Ack(self.me, self.replica.version_vector())]
         origins = {op.origin for op in good}

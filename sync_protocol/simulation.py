@@ -8,8 +8,8 @@ network is simulated.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 import random
+from dataclasses import dataclass, field
 
 from sync_protocol.errors import MalformedMessage
 from sync_protocol.hlc import HybridClock
@@ -103,7 +103,10 @@ class SimWorld:
             with self.hub.write() as txn:
                 txn.append(
                     "catalog.item_set",
-                    {"sku": self.rng.choice(SKUS), "fields": {"price_fen": self.rng.randint(100, 9999)}},
+                    {
+                        "sku": self.rng.choice(SKUS),
+                        "fields": {"price_fen": self.rng.randint(100, 9999)},
+                    },
                     "hq",
                 )
             for name, session in self.hub_sessions.items():
@@ -138,7 +141,9 @@ class SimWorld:
             if vv.get(name, 0) != hub_vv.get(name, 0):
                 problems.append(f"hub has {hub_vv.get(name, 0)} of {name}'s {vv.get(name, 0)} ops")
             if vv.get(HUB, 0) != hub_vv.get(HUB, 0):
-                problems.append(f"{name} has {vv.get(HUB, 0)} of the hub's {hub_vv.get(HUB, 0)} ops")
+                problems.append(
+                    f"{name} has {vv.get(HUB, 0)} of the hub's {hub_vv.get(HUB, 0)} ops"
+                )
             mine = {k: q for k, q in hub_stock.items() if k[1] == name}
             if store.stock_levels() != mine:
                 problems.append(f"{name}'s stock differs from the hub's view of it")
@@ -180,7 +185,12 @@ def run(seed: int, *, nodes: int = 3, writes: int = 120, faults: Faults | None =
             world.deliver()
             if steps % 4 == 0:
                 world.tick()
-            if world.now > write_until and steps % 20 == 0 and world.net.idle and not world.divergence():
+            if (
+                world.now > write_until
+                and steps % 20 == 0
+                and world.net.idle
+                and not world.divergence()
+            ):
                 break
         problems = world.divergence()
         return SimReport(

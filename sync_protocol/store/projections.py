@@ -7,8 +7,8 @@ proves that rebuilding from the ops gives exactly the live tables.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 import json
+from collections.abc import Sequence
 
 from sqlalchemy import Connection, select, tuple_
 
@@ -77,7 +77,11 @@ def _catalog(conn: Connection, dialect: str, ops: Sequence[Op]) -> None:
     stmt = insert_for(dialect, cf)
     stmt = stmt.on_conflict_do_update(
         index_elements=["sku", "field"],
-        set_={"value": stmt.excluded.value, "hlc": stmt.excluded.hlc, "origin": stmt.excluded.origin},
+        set_={
+            "value": stmt.excluded.value,
+            "hlc": stmt.excluded.hlc,
+            "origin": stmt.excluded.origin,
+        },
     )
     conn.execute(stmt, rows)
 

@@ -7,12 +7,12 @@ can apply the same op concurrently and it is still stored once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 import hashlib
 import json
 import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, select, update
@@ -228,11 +228,11 @@ class ReplicaStore:
         return int(conn.execute(stmt).scalar_one())
 
     def _set_head(self, conn: Connection, origin: str, seq: int) -> None:
-        conn.execute(
-            update(schema.heads).where(schema.heads.c.origin == origin).values(seq=seq)
-        )
+        conn.execute(update(schema.heads).where(schema.heads.c.origin == origin).values(seq=seq))
 
-    def _insert_ops(self, conn: Connection, ops: Sequence[Op], received_ms: int | None = None) -> None:
+    def _insert_ops(
+        self, conn: Connection, ops: Sequence[Op], received_ms: int | None = None
+    ) -> None:
         at = received_ms if received_ms is not None else system_ms()
         conn.execute(
             schema.ops.insert(),
@@ -316,7 +316,11 @@ class ReplicaStore:
             rows = conn.execute(
                 select(schema.ops)
                 .where(
-                    and_(schema.ops.c.origin == origin, schema.ops.c.seq >= lo, schema.ops.c.seq <= hi)
+                    and_(
+                        schema.ops.c.origin == origin,
+                        schema.ops.c.seq >= lo,
+                        schema.ops.c.seq <= hi,
+                    )
                 )
                 .order_by(schema.ops.c.seq)
             )
@@ -341,7 +345,9 @@ class ReplicaStore:
 
     def pending_count(self) -> int:
         with self.read() as conn:
-            return int(conn.execute(select(func.count()).select_from(schema.pending_ops)).scalar_one())
+            return int(
+                conn.execute(select(func.count()).select_from(schema.pending_ops)).scalar_one()
+            )
 
     def range_checksum(self, origin: str, lo: int, hi: int) -> str:
         """SHA-256 over the signatures of ops lo..hi of an origin: two replicas with
@@ -351,7 +357,11 @@ class ReplicaStore:
             rows = conn.execute(
                 select(schema.ops.c.seq, schema.ops.c.sig)
                 .where(
-                    and_(schema.ops.c.origin == origin, schema.ops.c.seq >= lo, schema.ops.c.seq <= hi)
+                    and_(
+                        schema.ops.c.origin == origin,
+                        schema.ops.c.seq >= lo,
+                        schema.ops.c.seq <= hi,
+                    )
                 )
                 .order_by(schema.ops.c.seq)
             )
@@ -366,7 +376,9 @@ class ReplicaStore:
             row = conn.execute(select(schema.peers).where(schema.peers.c.peer == peer)).first()
         if row is None:
             return PeerState(peer, {}, None, None, False)
-        return PeerState(peer, json.loads(row.vv), row.last_seen_ms, row.last_ack_ms, bool(row.connected))
+        return PeerState(
+            peer, json.loads(row.vv), row.last_seen_ms, row.last_ack_ms, bool(row.connected)
+        )
 
     def all_peers(self) -> list[PeerState]:
         with self.read() as conn:
@@ -410,7 +422,12 @@ class ReplicaStore:
         with self.write() as txn:
             txn.conn.execute(
                 stmt,
-                {"origin": origin, "public_key": public_b64, "label": label, "enrolled_ms": system_ms()},
+                {
+                    "origin": origin,
+                    "public_key": public_b64,
+                    "label": label,
+                    "enrolled_ms": system_ms(),
+                },
             )
 
     def keyring(self) -> KeyRing:
@@ -421,7 +438,9 @@ class ReplicaStore:
     def enrolled(self) -> list[tuple[str, str | None]]:
         with self.read() as conn:
             rows = conn.execute(
-                select(schema.keyring.c.origin, schema.keyring.c.label).order_by(schema.keyring.c.origin)
+                select(schema.keyring.c.origin, schema.keyring.c.label).order_by(
+                    schema.keyring.c.origin
+                )
             )
             return [(r.origin, r.label) for r in rows]
 
@@ -458,7 +477,9 @@ class ReplicaStore:
 
     def get_meta(self, key: str) -> str | None:
         with self.read() as conn:
-            value = conn.execute(select(schema.meta.c.value).where(schema.meta.c.key == key)).scalar()
+            value = conn.execute(
+                select(schema.meta.c.value).where(schema.meta.c.key == key)
+            ).scalar()
         return None if value is None else str(value)
 
     def set_meta(self, key: str, value: str) -> None:

@@ -3,9 +3,9 @@ messages, driven by virtual time and a seeded RNG so any failure replays exactly
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 import heapq
 import random
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,9 @@ def op_lists(draw: st.DrawFn) -> list[Op]:
         # origins common, so the origin tie-break is exercised.
         last_hlc[origin] += draw(st.integers(1, 3))
         hlc = last_hlc[origin]
-        kind = draw(st.sampled_from(["stock.moved", "catalog.item_set", "tag.added", "tag.removed"]))
+        kind = draw(
+            st.sampled_from(["stock.moved", "catalog.item_set", "tag.added", "tag.removed"])
+        )
         if kind == "stock.moved":
             body: dict[str, object] = {
                 "sku": draw(st.sampled_from(SKUS)),
@@ -35,7 +37,9 @@ def op_lists(draw: st.DrawFn) -> list[Op]:
             }
         elif kind == "catalog.item_set":
             fields = draw(
-                st.dictionaries(st.sampled_from(["name", "price_fen"]), st.integers(0, 999), min_size=1)
+                st.dictionaries(
+                    st.sampled_from(["name", "price_fen"]), st.integers(0, 999), min_size=1
+                )
             )
             body = {"sku": draw(st.sampled_from(SKUS)), "fields": fields}
         elif kind == "tag.added":
@@ -58,7 +62,9 @@ def tag_state(ops: list[Op]) -> frozenset[object]:
 
 
 @given(op_lists(), st.data())
-def test_stock_ledger_is_order_and_duplicate_insensitive(ops: list[Op], data: st.DataObject) -> None:
+def test_stock_ledger_is_order_and_duplicate_insensitive(
+    ops: list[Op], data: st.DataObject
+) -> None:
     assert merge.stock_on_hand(shuffled_with_duplicates(data, ops)) == merge.stock_on_hand(ops)
 
 
@@ -75,7 +81,9 @@ def test_add_wins_set_converges_whatever_the_order(ops: list[Op], data: st.DataO
 def test_a_remove_does_not_remove_a_concurrent_add_it_did_not_observe() -> None:
     add_a = Op("store-1", 1, 5, "tag.added", 1, "t", {"tag": "vip"})
     add_b = Op("wh-1", 1, 6, "tag.added", 1, "t", {"tag": "vip"})
-    remove_seen_a = Op("cloud", 1, 7, "tag.removed", 1, "t", {"tag": "vip", "observed": [["store-1", 1]]})
+    remove_seen_a = Op(
+        "cloud", 1, 7, "tag.removed", 1, "t", {"tag": "vip", "observed": [["store-1", 1]]}
+    )
     assert tag_state([remove_seen_a, add_b, add_a]) == {"vip"}
     assert tag_state([add_a, remove_seen_a]) == frozenset()
 

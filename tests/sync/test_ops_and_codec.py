@@ -10,7 +10,13 @@ from sync_protocol.signing import KeyRing, NodeKey
 
 
 def sale_op(key: NodeKey, seq: int = 1, **body_changes: object) -> Op:
-    body = {"sku": "6901234567890", "location": "store-1", "qty": -2, "reason": "sale", **body_changes}
+    body = {
+        "sku": "6901234567890",
+        "location": "store-1",
+        "qty": -2,
+        "reason": "sale",
+        **body_changes,
+    }
     return key.sign(Op("store-1", seq, 10_000 + seq, "stock.moved", 1, "收银员01", body))
 
 
@@ -33,7 +39,9 @@ def test_an_op_signed_with_another_key_is_rejected() -> None:
 def test_changing_the_body_after_signing_breaks_the_signature() -> None:
     key = NodeKey.generate()
     op = sale_op(key)
-    tampered = Op(op.origin, op.seq, op.hlc, op.kind, op.v, op.actor, {**op.body, "qty": -1}, op.sig)
+    tampered = Op(
+        op.origin, op.seq, op.hlc, op.kind, op.v, op.actor, {**op.body, "qty": -1}, op.sig
+    )
     with pytest.raises(SignatureRejected):
         KeyRing({"store-1": key.public_b64}).verify(tampered)
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import threading
+from collections.abc import Callable
 
 from sync_protocol.store import ReplicaStore
-
 from tests.sync.replicas import receive
 
 MakeStore = Callable[..., ReplicaStore]
@@ -24,7 +23,11 @@ def test_a_write_and_its_op_commit_together_or_not_at_all(make_store: MakeStore)
     store = make_store("store-1")
     try:
         with store.write() as txn:
-            txn.append("stock.moved", {"sku": "A", "location": "store-1", "qty": 5, "reason": "receive"}, "t")
+            txn.append(
+                "stock.moved",
+                {"sku": "A", "location": "store-1", "qty": 5, "reason": "receive"},
+                "t",
+            )
             raise RuntimeError("power cut")
     except RuntimeError:
         pass
@@ -65,7 +68,9 @@ def test_rebuilding_projections_from_ops_gives_the_live_tables(make_store: MakeS
     receive(store, "B", 4)
     receive(store, "A", -3)
     with store.write() as txn:
-        txn.append("catalog.item_set", {"sku": "A", "fields": {"name": "矿泉水", "price_fen": 200}}, "t")
+        txn.append(
+            "catalog.item_set", {"sku": "A", "fields": {"name": "矿泉水", "price_fen": 200}}, "t"
+        )
         txn.append("catalog.item_set", {"sku": "A", "fields": {"price_fen": 250}}, "t")
     live_stock, live_catalog = store.stock_levels(), store.catalog()
     store.rebuild_projections()

@@ -9,7 +9,6 @@ from sync_protocol.ops import Op
 from sync_protocol.session import SessionConfig, SyncSession, only_from, only_from_origin
 from sync_protocol.signing import NodeKey
 from sync_protocol.store import ReplicaStore
-
 from tests.sync.replicas import receive
 
 CONFIG = SessionConfig(page_ops=3, resend_after=2.0, heartbeat_every=10.0)
@@ -26,14 +25,24 @@ def pair() -> tuple[ReplicaStore, ReplicaStore, NodeKey]:
 
 
 def node_session(node: ReplicaStore) -> SyncSession:
-    return SyncSession(node, "cloud", offer={"store-1"}, accept=only_from({"cloud", "store-1"}), config=CONFIG)
+    return SyncSession(
+        node, "cloud", offer={"store-1"}, accept=only_from({"cloud", "store-1"}), config=CONFIG
+    )
 
 
 def hub_session(hub: ReplicaStore) -> SyncSession:
-    return SyncSession(hub, "store-1", offer={"cloud", "store-1"}, accept=only_from_origin("store-1"), config=CONFIG)
+    return SyncSession(
+        hub,
+        "store-1",
+        offer={"cloud", "store-1"},
+        accept=only_from_origin("store-1"),
+        config=CONFIG,
+    )
 
 
-def test_connect_says_hello_with_the_version_vector(pair: tuple[ReplicaStore, ReplicaStore, NodeKey]) -> None:
+def test_connect_says_hello_with_the_version_vector(
+    pair: tuple[ReplicaStore, ReplicaStore, NodeKey],
+) -> None:
     node, _, _ = pair
     receive(node, "A", 1)
     assert node_session(node).connect(0.0) == [Hello("store-1", {"store-1": 1})]
@@ -42,7 +51,7 @@ def test_connect_says_hello_with_the_version_vector(pair: tuple[ReplicaStore, Re
 def test_hello_is_answered_with_an_ack_and_the_ops_the_peer_lacks(
     pair: tuple[ReplicaStore, ReplicaStore, NodeKey],
 ) -> None:
-    node, hub, _ = pair
+    _, hub, _ = pair
     with hub.write() as txn:
         txn.append("catalog.item_set", {"sku": "A", "fields": {"name": "可乐"}}, "hq")
     out = hub_session(hub).receive(Hello("store-1", {}), 0.0)
@@ -50,7 +59,9 @@ def test_hello_is_answered_with_an_ack_and_the_ops_the_peer_lacks(
     assert isinstance(out[1], OpsPage) and [op.kind for op in out[1].ops] == ["catalog.item_set"]
 
 
-def test_ops_go_one_page_at_a_time_until_acked(pair: tuple[ReplicaStore, ReplicaStore, NodeKey]) -> None:
+def test_ops_go_one_page_at_a_time_until_acked(
+    pair: tuple[ReplicaStore, ReplicaStore, NodeKey],
+) -> None:
     node, hub, _ = pair
     for _ in range(5):
         receive(node, "A", 1)
@@ -78,7 +89,9 @@ def test_an_unacked_page_is_sent_again_after_the_resend_timeout(
     assert isinstance(again[1], OpsPage) and again[1].ops[0].seq == 1
 
 
-def test_a_reconnect_resends_everything_unacked(pair: tuple[ReplicaStore, ReplicaStore, NodeKey]) -> None:
+def test_a_reconnect_resends_everything_unacked(
+    pair: tuple[ReplicaStore, ReplicaStore, NodeKey],
+) -> None:
     node, _, _ = pair
     receive(node, "A", 1)
     receive(node, "A", 1)
@@ -99,8 +112,17 @@ def test_a_forged_op_is_rejected_and_recorded_and_good_ops_still_apply(
     receive(node, "A", 2)
     good = node.all_ops()[0]
     forger = NodeKey.generate()
-    forged = forger.sign(Op("store-1", 2, good.hlc + 1, "stock.moved", 1, "x",
-                            {"sku": "A", "location": "store-1", "qty": 1000, "reason": "receive"}))
+    forged = forger.sign(
+        Op(
+            "store-1",
+            2,
+            good.hlc + 1,
+            "stock.moved",
+            1,
+            "x",
+            {"sku": "A", "location": "store-1", "qty": 1000, "reason": "receive"},
+        )
+    )
     out = hub_session(hub).receive(OpsPage("store-1", [good, forged]), 1.0)
     assert out == [Ack("cloud", {"store-1": 1})]
     assert hub.stock_levels() == {("A", "store-1"): 2}
@@ -108,12 +130,23 @@ def test_a_forged_op_is_rejected_and_recorded_and_good_ops_still_apply(
     assert incident["disposition"] == "rejected" and "signature" in incident["reason"]
 
 
-def test_a_node_cannot_publish_another_nodes_ops(pair: tuple[ReplicaStore, ReplicaStore, NodeKey]) -> None:
+def test_a_node_cannot_publish_another_nodes_ops(
+    pair: tuple[ReplicaStore, ReplicaStore, NodeKey],
+) -> None:
     _, hub, _ = pair
     other_key = NodeKey.generate()
     hub.enroll("store-2", other_key.public_b64)
-    other = other_key.sign(Op("store-2", 1, 5, "stock.moved", 1, "x",
-                              {"sku": "A", "location": "store-2", "qty": 1, "reason": "receive"}))
+    other = other_key.sign(
+        Op(
+            "store-2",
+            1,
+            5,
+            "stock.moved",
+            1,
+            "x",
+            {"sku": "A", "location": "store-2", "qty": 1, "reason": "receive"},
+        )
+    )
     hub_session(hub).receive(OpsPage("store-1", [other]), 1.0)
     assert hub.count_ops() == 0
     assert "did not create it" in hub.incidents()[0]["reason"]
