@@ -1,0 +1,50 @@
+"""A running hub: settings, key, store and ingest, built once by the app factory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cloud.ingest import HubIngest
+from cloud.settings import HubSettings
+from sync_protocol.signing import NodeKey
+from sync_protocol.store import ReplicaStore
+
+HUB = "cloud"
+
+
+@dataclass
+class Hub:
+    settings: HubSettings
+    key: NodeKey
+    store: ReplicaStore
+    ingest: HubIngest | None
+
+    @classmethod
+    def open(cls, settings: HubSettings, *, with_ingest: bool = True) -> Hub:
+        key = NodeKey.load_or_create(settings.key_path)
+        store = ReplicaStore(settings.database_url, origin=HUB, key=key)
+        ingest = (
+            HubIngest(
+                store,
+                settings.tenant,
+                settings.broker,
+                shared=settings.shared_subscription,
+                worker_id=settings.worker_id,
+            )
+            if with_ingest
+            else None
+        )
+        return cls(settings, key, store, ingest)
+
+    def start(self) -> None:
+        if self.ingest is not None:
+            self.ingest.start()
+
+    def close(self) -> None:
+        if self.ingest is not None:
+            self.ingest.stop()
+        self.store.close()
+
+    def ops_written(self) -> None:
+        if self.ingest is not None:
+            self.ingest.notify()

@@ -1,0 +1,177 @@
+"""Hub ingest: one MQTT link, one sync session per node, one pump thread.
+
+Nodes publish on `sf/{tenant}/node/{node}/up`; the hub subscribes with a shared
+subscription (`$share/hub/…`) so several hub workers split the load, each keeping its
+own sessions while the database holds the state they share (ops, heads, what each
+node acknowledged). A message is only accepted on the topic of the node that sent it,
+and an op only from the node that created it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+
+from sync_protocol.errors import MalformedMessage
+from sync_protocol.messages import Ack, Message, decode, encode
+from sync_protocol.session import SessionConfig, SyncSession, only_from_origin
+from sync_protocol.store import ReplicaStore
+from sync_protocol.topics import NodeTopics, all_status, all_up, node_of
+from sync_protocol.transport.mqtt import (
+    BrokerAddress,
+    Connected,
+    Disconnected,
+    MqttLink,
+    Received,
+    Wake,
+)
+
+log = logging.getLogger(__name__)
+
+HUB = "cloud"
+TICK_EVERY = 0.5
+
+
+class HubIngest:
+    def __init__(
+        self,
+        store: ReplicaStore,
+        tenant: str,
+        broker: BrokerAddress,
+        *,
+        shared: bool = True,
+        worker_id: str = "1",
+        config: SessionConfig | None = None,
+    ) -> None:
+        self.store = store
+        self.tenant = tenant
+        self.shared = shared and broker.protocol == "5"
+        self.config = config
+        self.sessions: dict[str, SyncSession] = {}
+        self.link = MqttLink(f"sf-{tenant}-hub-{worker_id}", broker)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="hub-ingest", daemon=True)
+
+    def start(self) -> None:
+        self.link.start()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.link.wake("stop")
+        self._thread.join(timeout=5)
+        self.link.stop()
+
+    def notify(self) -> None:
+        """The hub wrote ops of its own (catalog…): relay them now."""
+        self.link.wake("local")
+
+    @property
+    def connected(self) -> bool:
+        return self.link.is_connected
+
+    # --- the pump ----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        last_tick = 0.0
+        while not self._stop.is_set():
+            try:
+                event = self.link.inbox.get(timeout=TICK_EVERY)
+            except queue.Empty:
+                event = None
+            now = time.time()
+            try:
+                if event is not None:
+                    self._handle(event, now)
+                if now - last_tick >= TICK_EVERY:
+                    last_tick = now
+                    for node, session in list(self.sessions.items()):
+                        self._send(node, session.tick(now))
+            except Exception:
+                log.exception("hub ingest: error handling %r", event)
+
+    def _handle(self, event: object, now: float) -> None:
+        if isinstance(event, Connected):
+            self.link.subscribe(all_up(self.tenant, shared=self.shared))
+            self.link.subscribe(all_status(self.tenant))
+        elif isinstance(event, Disconnected):
+            for session in self.sessions.values():
+                session.disconnect()
+        elif isinstance(event, Wake):
+            for name, session in list(self.sessions.items()):
+                self._send(name, session.local_changes(now))
+        elif isinstance(event, Received):
+            sender = node_of(event.topic)
+            if sender is None:
+                return
+            if event.topic.endswith("/status"):
+                self._presence(sender, event.payload, now)
+            elif event.topic.endswith("/up"):
+                self._from_node(sender, event.payload, now)
+
+    def _session(self, node: str) -> SyncSession | None:
+        session = self.sessions.get(node)
+        if session is None:
+            if node not in self.store.keyring():
+                return None
+            session = SyncSession(
+                self.store,
+                node,
+                offer={HUB, node},
+                accept=only_from_origin(node),
+                config=self.config,
+            )
+            self.sessions[node] = session
+        return session
+
+    def _from_node(self, node: str, payload: bytes, now: float) -> None:
+        try:
+            msg = decode(payload)
+        except MalformedMessage as exc:
+            self._reject(node, f"malformed message: {exc}", payload, now)
+            return
+        if msg.sender != node:
+            self._reject(
+                node, f"message signed off as {msg.sender!r} on node {node!r}'s topic", payload, now
+            )
+            return
+        session = self._session(node)
+        if session is None:
+            self._reject(node, f"node {node!r} is not enrolled", payload, now)
+            return
+        first_contact = not session.connected
+        out = session.receive(msg, now)
+        if first_contact:
+            # The node may have missed our ops while this worker was away.
+            out = [*session.connect(now), *out]
+        self._send(node, out)
+
+    def _presence(self, node: str, payload: bytes, now: float) -> None:
+        try:
+            state = json.loads(payload or b"{}").get("state")
+        except (ValueError, AttributeError):
+            state = None
+        if state not in ("online", "offline") or node not in self.store.keyring():
+            return
+        self.store.save_peer(node, connected=state == "online", seen_ms=int(now * 1000))
+        session = self._session(node)
+        if session is not None and state == "offline":
+            session.disconnect()
+
+    def _reject(self, node: str, reason: str, payload: bytes, now: float) -> None:
+        log.warning("hub ingest rejected a message on node %s's topic: %s", node, reason)
+        self.store.record_incident(
+            disposition="rejected",
+            reason=reason,
+            peer=node,
+            payload=payload[:500].hex(),
+            at_ms=int(now * 1000),
+        )
+
+    def _send(self, node: str, messages: list[Message]) -> None:
+        topics = NodeTopics(self.tenant, node)
+        for msg in messages:
+            self.link.publish(topics.ack if isinstance(msg, Ack) else topics.down, encode(msg))

@@ -1,0 +1,34 @@
+"""The registry of nodes allowed to sync: their public keys and names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sync_protocol.errors import BusinessRuleError
+from sync_protocol.store import ReplicaStore
+
+HUB = "cloud"
+
+
+@dataclass(frozen=True)
+class EnrolledNode:
+    node_id: str
+    label: str
+
+
+def enroll_node(
+    store: ReplicaStore, node_id: str, public_key_b64: str, label: str = ""
+) -> EnrolledNode:
+    """Allow a node to sync: its ops will verify against this key."""
+    if node_id == HUB:
+        raise BusinessRuleError(
+            "'cloud' is the hub's own origin", message_zh="节点编号 cloud 为总部保留"
+        )
+    store.enroll(node_id, public_key_b64, label=label or node_id)
+    return EnrolledNode(node_id, label or node_id)
+
+
+def enrolled_nodes(store: ReplicaStore) -> list[EnrolledNode]:
+    return [
+        EnrolledNode(origin, label or origin) for origin, label in store.enrolled() if origin != HUB
+    ]

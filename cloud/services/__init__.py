@@ -1,0 +1,1 @@
+"""Hub-side services that author the hub's own ops."""

@@ -1,0 +1,203 @@
+"""Device-event schemas: the frozen snapshots drivers hand to the rest of the system.
+
+Every event turns into a plain JSON dict with ``type``, ``device`` and ``ts`` (ISO-8601,
+UTC) and back again; ``event_from_json`` picks the class from ``type``. To add an event
+(e.g. the printer's ``PrintJobStatus``), define a frozen slotted dataclass with a ``TYPE``
+class variable, ``to_json`` and ``from_json``, and add it to ``EVENT_TYPES``.
+
+Weights are integers in grams (house rule: integers for money and weight).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal, get_args
+
+from devices.errors import InvalidEvent
+
+DeviceState = Literal["online", "offline", "error"]
+JsonDict = dict[str, Any]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _check_ts(ts: datetime) -> datetime:
+    if not isinstance(ts, datetime) or ts.tzinfo is None:
+        raise InvalidEvent(f"ts must be a timezone-aware datetime, got {ts!r}")
+    return ts.astimezone(UTC)
+
+
+def _ts_to_json(ts: datetime) -> str:
+    return ts.isoformat()
+
+
+def _field(data: Mapping[str, Any], name: str, kind: type | tuple[type, ...]) -> Any:
+    if name not in data:
+        raise InvalidEvent(f"missing field {name!r} in {dict(data)!r}")
+    value = data[name]
+    # bool is an int in Python; a weight of True grams is a bug, not a weight.
+    if isinstance(value, bool) and kind is int:
+        raise InvalidEvent(f"field {name!r} must be int, got bool")
+    if not isinstance(value, kind):
+        raise InvalidEvent(f"field {name!r} must be {kind}, got {type(value).__name__}")
+    return value
+
+
+def _parse_ts(data: Mapping[str, Any]) -> datetime:
+    raw = _field(data, "ts", str)
+    try:
+        ts = datetime.fromisoformat(raw)
+    except ValueError as exc:
+        raise InvalidEvent(f"ts is not ISO-8601: {raw!r}") from exc
+    return _check_ts(ts)
+
+
+def _expect_type(data: Mapping[str, Any], expected: str) -> None:
+    if not isinstance(data, Mapping):
+        raise InvalidEvent(f"event must be a JSON object, got {type(data).__name__}")
+    if data.get("type") != expected:
+        raise InvalidEvent(f"expected type {expected!r}, got {data.get('type')!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class ScanEvent:
+    """One barcode read: the decoded text, without the scanner's suffix (Enter, Tab)."""
+
+    TYPE: ClassVar[str] = "scan"
+    device: str
+    code: str
+    symbology_hint: str | None
+    ts: datetime = field(default_factory=utc_now)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ts", _check_ts(self.ts))
+
+    def to_json(self) -> JsonDict:
+        return {
+            "type": self.TYPE,
+            "device": self.device,
+            "code": self.code,
+            "symbology_hint": self.symbology_hint,
+            "ts": _ts_to_json(self.ts),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ScanEvent:
+        _expect_type(data, cls.TYPE)
+        return cls(
+            device=_field(data, "device", str),
+            code=_field(data, "code", str),
+            symbology_hint=_field(data, "symbology_hint", (str, type(None))),
+            ts=_parse_ts(data),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class WeightEvent:
+    """A weight as the scale shows it (net when a tare is set), with its stability.
+
+    ``grams`` means nothing while ``overload`` or ``underload`` is set (it is then 0 or
+    the last figure the scale sent); ``tare_grams`` is 0 when no tare is known.
+    """
+
+    TYPE: ClassVar[str] = "weight"
+    device: str
+    grams: int
+    stable: bool
+    tare_grams: int
+    overload: bool
+    underload: bool
+    ts: datetime = field(default_factory=utc_now)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ts", _check_ts(self.ts))
+
+    def to_json(self) -> JsonDict:
+        return {
+            "type": self.TYPE,
+            "device": self.device,
+            "grams": self.grams,
+            "stable": self.stable,
+            "tare_grams": self.tare_grams,
+            "overload": self.overload,
+            "underload": self.underload,
+            "ts": _ts_to_json(self.ts),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> WeightEvent:
+        _expect_type(data, cls.TYPE)
+        return cls(
+            device=_field(data, "device", str),
+            grams=_field(data, "grams", int),
+            stable=_field(data, "stable", bool),
+            tare_grams=_field(data, "tare_grams", int),
+            overload=_field(data, "overload", bool),
+            underload=_field(data, "underload", bool),
+            ts=_parse_ts(data),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceStatus:
+    """Whether a device is usable; the agent publishes it retained (and as its Last Will)."""
+
+    TYPE: ClassVar[str] = "device_status"
+    device: str
+    state: DeviceState
+    model: str
+    port: str
+    detail: str
+    ts: datetime = field(default_factory=utc_now)
+
+    def __post_init__(self) -> None:
+        if self.state not in get_args(DeviceState):
+            raise InvalidEvent(f"state must be one of {get_args(DeviceState)}, got {self.state!r}")
+        object.__setattr__(self, "ts", _check_ts(self.ts))
+
+    def to_json(self) -> JsonDict:
+        return {
+            "type": self.TYPE,
+            "device": self.device,
+            "state": self.state,
+            "model": self.model,
+            "port": self.port,
+            "detail": self.detail,
+            "ts": _ts_to_json(self.ts),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> DeviceStatus:
+        _expect_type(data, cls.TYPE)
+        return cls(
+            device=_field(data, "device", str),
+            state=_field(data, "state", str),
+            model=_field(data, "model", str),
+            port=_field(data, "port", str),
+            detail=_field(data, "detail", str),
+            ts=_parse_ts(data),
+        )
+
+
+DeviceEvent = ScanEvent | WeightEvent | DeviceStatus
+
+EVENT_TYPES: dict[str, type[ScanEvent] | type[WeightEvent] | type[DeviceStatus]] = {
+    ScanEvent.TYPE: ScanEvent,
+    WeightEvent.TYPE: WeightEvent,
+    DeviceStatus.TYPE: DeviceStatus,
+}
+
+
+def event_from_json(data: Mapping[str, Any]) -> DeviceEvent:
+    """Rebuild any device event from its JSON dict; raises InvalidEvent for bad payloads."""
+    if not isinstance(data, Mapping):
+        raise InvalidEvent(f"event must be a JSON object, got {type(data).__name__}")
+    kind = data.get("type")
+    cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise InvalidEvent(f"unknown event type {kind!r}")
+    return cls.from_json(data)

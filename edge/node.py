@@ -1,0 +1,52 @@
+"""A running node: settings, identity, ledger and sync agent, built once by the app
+factory and shared by requests (never at import time)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from edge.settings import EdgeSettings
+from edge.sync_agent import SyncAgent
+from sync_protocol.signing import NodeKey
+from sync_protocol.store import ReplicaStore
+
+log = logging.getLogger(__name__)
+
+HUB = "cloud"
+
+
+@dataclass
+class Node:
+    settings: EdgeSettings
+    key: NodeKey
+    ledger: ReplicaStore
+    sync: SyncAgent | None
+
+    @classmethod
+    def open(cls, settings: EdgeSettings, *, with_sync: bool = True) -> Node:
+        key = NodeKey.load_or_create(settings.key_path)
+        ledger = ReplicaStore(settings.ledger_url, origin=settings.node_id, key=key)
+        if settings.hub_public_key:
+            ledger.enroll(HUB, settings.hub_public_key, label="hub")
+        else:
+            log.warning("no hub public key configured: ops from the hub will be rejected")
+        sync = SyncAgent(ledger, settings.tenant, settings.broker) if with_sync else None
+        return cls(settings, key, ledger, sync)
+
+    @property
+    def location(self) -> str:
+        return self.settings.node_id
+
+    def start(self) -> None:
+        if self.sync is not None:
+            self.sync.start()
+
+    def close(self) -> None:
+        if self.sync is not None:
+            self.sync.stop()
+        self.ledger.close()
+
+    def ops_written(self) -> None:
+        if self.sync is not None:
+            self.sync.notify()

@@ -1,0 +1,155 @@
+"""The node's sync agent: one thread that pumps the sync session over MQTT.
+
+paho's network thread only enqueues (see sync_protocol.transport.mqtt); this thread
+takes events off the queue, feeds the session, publishes what it returns, and ticks
+it for resends and heartbeats. Services call `notify()` after writing ops so they go
+out at once instead of at the next tick.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+
+from sync_protocol.errors import MalformedMessage
+from sync_protocol.messages import Ack, Message, decode, encode
+from sync_protocol.session import SessionConfig, SyncSession, only_from
+from sync_protocol.store import ReplicaStore
+from sync_protocol.topics import NodeTopics
+from sync_protocol.transport.mqtt import (
+    BrokerAddress,
+    Connected,
+    Disconnected,
+    MqttLink,
+    Received,
+    Wake,
+    Will,
+)
+
+log = logging.getLogger(__name__)
+
+HUB = "cloud"
+TICK_EVERY = 0.5
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    connected: bool
+    ops_waiting: int
+    last_ack_ms: int | None
+    head: int
+    rejected: int
+
+
+class SyncAgent:
+    def __init__(
+        self,
+        ledger: ReplicaStore,
+        tenant: str,
+        broker: BrokerAddress,
+        *,
+        config: SessionConfig | None = None,
+    ) -> None:
+        self.ledger = ledger
+        self.node = ledger.origin
+        self.topics = NodeTopics(tenant, self.node)
+        self.session = SyncSession(
+            ledger, HUB, offer={self.node}, accept=only_from({HUB, self.node}), config=config
+        )
+        self.link = MqttLink(
+            f"sf-{tenant}-{self.node}",
+            broker,
+            will=Will(self.topics.status, _presence("offline")),
+        )
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sync-agent", daemon=True)
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.link.start()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.link.wake("stop")
+        self._thread.join(timeout=5)
+        if self.link.is_connected:
+            # A clean goodbye; the Last Will covers the unclean ones.
+            self.link.publish(self.topics.status, _presence("offline"), retain=True)
+        self.link.stop()
+
+    def notify(self) -> None:
+        """New local ops are committed: send them now."""
+        self.link.wake("local")
+
+    def status(self) -> SyncStatus:
+        peer = self.ledger.peer_state(HUB)
+        return SyncStatus(
+            connected=self.link.is_connected and self.session.connected,
+            ops_waiting=self.session.unacked(),
+            last_ack_ms=peer.last_ack_ms,
+            head=self.ledger.head(self.node),
+            rejected=self.session.stats.rejected,
+        )
+
+    # --- the pump ----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        last_tick = 0.0
+        while not self._stop.is_set():
+            try:
+                event = self.link.inbox.get(timeout=TICK_EVERY)
+            except queue.Empty:
+                event = None
+            now = time.time()
+            try:
+                out = self._handle(event, now) if event is not None else []
+                if now - last_tick >= TICK_EVERY:
+                    last_tick = now
+                    out += self.session.tick(now)
+                self._send(out)
+            except Exception:
+                # One bad event must not kill sync; the next tick starts over from
+                # the last ack.
+                log.exception("sync agent: error handling %r", event)
+
+    def _handle(self, event: object, now: float) -> list[Message]:
+        if isinstance(event, Connected):
+            self.link.subscribe(self.topics.down)
+            self.link.subscribe(self.topics.ack)
+            self.link.publish(self.topics.status, _presence("online"), retain=True)
+            return self.session.connect(now)
+        if isinstance(event, Disconnected):
+            self.session.disconnect()
+            return []
+        if isinstance(event, Received):
+            try:
+                msg = decode(event.payload)
+            except MalformedMessage as exc:
+                log.warning("malformed message on %s: %s", event.topic, exc)
+                self.ledger.record_incident(
+                    disposition="rejected",
+                    reason=f"malformed message on {event.topic}: {exc}",
+                    peer=HUB,
+                    payload=event.payload[:500].hex(),
+                )
+                return []
+            return self.session.receive(msg, now)
+        if isinstance(event, Wake):
+            return self.session.local_changes(now)
+        return []
+
+    def _send(self, messages: list[Message]) -> None:
+        for msg in messages:
+            self.link.publish(self.topics.up, encode(msg))
+            if isinstance(msg, Ack):
+                log.debug("acked hub ops up to %s", msg.vv.get(HUB, 0))
+
+
+def _presence(state: str) -> bytes:
+    return json.dumps({"state": state, "at": time.time()}).encode()

@@ -1,0 +1,226 @@
+"""`shopfloor demo`: a broker, the hub, a store node and a warehouse node on this
+machine with a small Chinese catalog and a little simulated trade, until Ctrl-C.
+
+Everything lives under one data directory (default `.shopfloor/demo`), so a second run
+picks up where the first stopped: same keys, same ledgers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+CATALOG = [
+    ("6901234567890", "农夫山泉 550ml", 200),
+    ("6902538005141", "可口可乐 330ml", 350),
+    ("6920459905012", "康师傅红烧牛肉面", 450),
+    ("6923450656150", "德芙丝滑牛奶巧克力 43g", 1090),
+    ("6901028075022", "中华（软）香烟", 4500),
+    ("6935284400011", "维达抽纸 3 层 130 抽", 1290),
+    ("6907992500010", "伊利纯牛奶 250ml", 320),
+    ("6954767412345", "晨光中性笔 0.5mm 黑", 250),
+]
+
+
+@dataclass(frozen=True)
+class DemoNode:
+    node_id: str
+    label: str
+    kind: str
+
+
+NODES = [
+    DemoNode("store-sh-xuhui", "上海徐汇店", "store"),
+    DemoNode("wh-east", "华东仓", "warehouse"),
+]
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("demo", help="run a hub, a store and a warehouse with simulated trade")
+    p.add_argument("--data-dir", type=Path, default=Path(".shopfloor/demo"))
+    p.add_argument("--hub-port", type=int, default=8700)
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=0.0,
+        help="stop after this many seconds (0: run until Ctrl-C)",
+    )
+    p.add_argument("--no-activity", action="store_true", help="no simulated sales and receipts")
+    p.set_defaults(func=_run)
+
+
+def _port(preferred: int) -> int:
+    from shopfloor_cli.broker import free_port
+
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", preferred))
+        except OSError:
+            port: int = free_port()
+            return port
+    return preferred
+
+
+def prepare(base: Path, broker_port: int, protocol: str, ports: dict[str, int]) -> None:
+    """Keys, settings, enrollment and the catalog, done once; later runs reuse them."""
+    from cloud.hub import Hub
+    from cloud.registry import enroll_node
+    from cloud.services.catalog import set_catalog_item
+    from cloud.settings import HubSettings
+    from edge.settings import EdgeSettings
+    from sync_protocol.signing import NodeKey
+
+    hub = Hub.open(HubSettings(data_dir=base / "hub"), with_ingest=False)
+    try:
+        for node in NODES:
+            settings = EdgeSettings(
+                data_dir=base / node.node_id,
+                node_id=node.node_id,
+                label=node.label,
+                kind=node.kind,  # type: ignore[arg-type]
+                hub_public_key=hub.key.public_b64,
+                broker_port=broker_port,
+                broker_protocol=protocol,  # type: ignore[arg-type]
+                http_port=ports[node.node_id],
+                http_host="127.0.0.1",
+            )
+            settings.save()
+            key = NodeKey.load_or_create(settings.key_path)
+            enroll_node(hub.store, node.node_id, key.public_b64, node.label)
+        if not hub.store.catalog():
+            for sku, name, price in CATALOG:
+                set_catalog_item(
+                    hub.store, sku, {"name": name, "price_fen": price, "unit": "件"}, "demo"
+                )
+    finally:
+        hub.close()
+
+
+def _run(args: argparse.Namespace) -> int:
+    from shopfloor_cli.broker import BrokerProcess, wait_for_port
+
+    base: Path = args.data_dir.resolve()
+    base.mkdir(parents=True, exist_ok=True)
+    broker = BrokerProcess(base / "broker")
+    broker.start()
+    protocol = "5" if broker.kind == "mosquitto" else "3.1.1"
+    hub_port = _port(args.hub_port)
+    ports = {node.node_id: _port(args.hub_port + 1 + i) for i, node in enumerate(NODES)}
+    prepare(base, broker.port, protocol, ports)
+
+    cli = [sys.executable, "-m", "shopfloor_cli.main"]
+    logs = base / "logs"
+    logs.mkdir(exist_ok=True)
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def spawn(name: str, argv: list[str]) -> None:
+        log = (logs / f"{name}.log").open("ab")
+        procs.append(subprocess.Popen([*cli, *argv], stdout=log, stderr=subprocess.STDOUT))
+
+    hub_args = [
+        "cloud",
+        "run",
+        "--data-dir",
+        str(base / "hub"),
+        "--broker-port",
+        str(broker.port),
+        "--broker-protocol",
+        protocol,
+        "--http-host",
+        "127.0.0.1",
+        "--http-port",
+        str(hub_port),
+    ]
+    if protocol != "5":
+        hub_args.append("--no-shared-subscription")
+    spawn("hub", hub_args)
+    for node in NODES:
+        spawn(
+            node.node_id,
+            [
+                "edge",
+                "run",
+                "--data-dir",
+                str(base / node.node_id),
+                "--broker-port",
+                str(broker.port),
+            ],
+        )
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        for port in (hub_port, *ports.values()):
+            wait_for_port("127.0.0.1", port, timeout=30)
+        print("Shopfloor demo is running / 演示已启动:")
+        print(f"  总部控制台 HQ console      http://127.0.0.1:{hub_port}/")
+        for node in NODES:
+            print(f"  {node.label} {node.node_id:<16} http://127.0.0.1:{ports[node.node_id]}/")
+        print(f"  MQTT broker ({broker.kind})   127.0.0.1:{broker.port}")
+        print(f"  logs: {logs}   (Ctrl-C to stop / 按 Ctrl-C 停止)")
+        sys.stdout.flush()
+        if not args.no_activity:
+            threading.Thread(target=_trade, args=(ports, stop), daemon=True).start()
+        deadline = time.monotonic() + args.duration if args.duration else None
+        while not stop.is_set():
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            if any(p.poll() is not None for p in procs):
+                print("a demo process exited; see the logs", file=sys.stderr)
+                return 1
+            stop.wait(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        for p in procs:
+            with contextlib.suppress(ProcessLookupError):
+                p.send_signal(signal.SIGINT)
+        for p in procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        broker.stop()
+        print("demo stopped / 演示已停止")
+    return 0
+
+
+def _trade(ports: dict[str, int], stop: threading.Event) -> None:
+    """Receipts at the warehouse and at the store, sales at the store."""
+    rng = random.Random(os.getpid())
+    store, warehouse = (f"http://127.0.0.1:{ports[n.node_id]}" for n in NODES)
+    with httpx.Client(timeout=5) as http:
+        while not stop.is_set():
+            try:
+                for sku, _, _ in CATALOG:
+                    if not stop.is_set() and rng.random() < 0.3:
+                        http.post(
+                            f"{warehouse}/api/stock/receive",
+                            json={"sku": sku, "qty": rng.randint(5, 50), "actor": "demo"},
+                        )
+                if rng.random() < 0.3:
+                    sku = rng.choice(CATALOG)[0]
+                    http.post(
+                        f"{store}/api/stock/receive", json={"sku": sku, "qty": 24, "actor": "demo"}
+                    )
+                lines = [
+                    {"sku": rng.choice(CATALOG)[0], "qty": rng.randint(1, 3)}
+                    for _ in range(rng.randint(1, 3))
+                ]
+                http.post(f"{store}/api/sales", json={"lines": lines, "actor": "收银员01"})
+            except httpx.HTTPError:
+                pass  # a node restarting; try again next round
+            stop.wait(rng.uniform(2.0, 5.0))

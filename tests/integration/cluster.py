@@ -1,0 +1,194 @@
+"""A hub and edge nodes as real processes (`shopfloor cloud run`, `shopfloor edge run`)
+against a real broker, with their HTTP APIs, for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from cloud.hub import Hub
+from cloud.registry import enroll_node
+from cloud.services.catalog import set_catalog_item
+from cloud.settings import HubSettings
+from edge.settings import EdgeSettings
+from sync_protocol.signing import NodeKey
+from tests.support.broker import BrokerProcess
+from tests.support.net import free_port, wait_for_port
+
+CATALOG = {
+    "6901234567890": ("农夫山泉 550ml", 200),
+    "6902538005141": ("可口可乐 330ml", 350),
+    "6920459905012": ("康师傅红烧牛肉面", 450),
+}
+
+
+@dataclass
+class Proc:
+    name: str
+    argv: list[str]
+    port: int
+    log: Path
+    popen: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass
+class Cluster:
+    base: Path
+    broker: BrokerProcess
+    hub_db: str
+    node_ids: list[str]
+    procs: dict[str, Proc] = field(default_factory=dict)
+    hub_key: str = ""
+
+    def __post_init__(self) -> None:
+        protocol = "5" if self.broker.kind == "mosquitto" else "3.1.1"
+        hub = Hub.open(
+            HubSettings(data_dir=self.base / "hub", db_url=self.hub_db), with_ingest=False
+        )
+        try:
+            self.hub_key = hub.key.public_b64
+            for node_id in self.node_ids:
+                settings = EdgeSettings(
+                    data_dir=self.base / node_id,
+                    node_id=node_id,
+                    label=node_id,
+                    hub_public_key=self.hub_key,
+                    broker_port=self.broker.port,
+                    broker_protocol=protocol,  # type: ignore[arg-type]
+                    http_host="127.0.0.1",
+                    http_port=free_port(),
+                )
+                settings.save()
+                enroll_node(
+                    hub.store, node_id, NodeKey.load_or_create(settings.key_path).public_b64
+                )
+                self.procs[node_id] = Proc(
+                    node_id,
+                    ["edge", "run", "--data-dir", str(settings.data_dir)],
+                    settings.http_port,
+                    self.base / f"{node_id}.log",
+                )
+            for sku, (name, price) in CATALOG.items():
+                set_catalog_item(hub.store, sku, {"name": name, "price_fen": price}, "test")
+        finally:
+            hub.close()
+        hub_port = free_port()
+        hub_argv = [
+            "cloud",
+            "run",
+            "--data-dir",
+            str(self.base / "hub"),
+            "--db",
+            self.hub_db,
+            "--broker-port",
+            str(self.broker.port),
+            "--broker-protocol",
+            protocol,
+            "--http-host",
+            "127.0.0.1",
+            "--http-port",
+            str(hub_port),
+        ]
+        if protocol != "5":
+            hub_argv.append("--no-shared-subscription")
+        self.procs["hub"] = Proc("hub", hub_argv, hub_port, self.base / "hub.log")
+
+    # --- processes ---------------------------------------------------------------------
+
+    def start(self, name: str) -> None:
+        proc = self.procs[name]
+        with proc.log.open("ab") as log:
+            proc.popen = subprocess.Popen(
+                [sys.executable, "-m", "shopfloor_cli.main", *proc.argv],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        popen = proc.popen
+        wait_for_port("127.0.0.1", proc.port, timeout=30, alive=lambda: popen.poll() is None)
+
+    def start_all(self) -> None:
+        for name in self.procs:
+            self.start(name)
+
+    def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
+        popen = self.procs[name].popen
+        if popen is None or popen.poll() is not None:
+            return
+        popen.send_signal(sig)
+        try:
+            popen.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            popen.kill()
+            popen.wait()
+
+    def kill(self, name: str) -> None:
+        self.stop(name, signal.SIGKILL)
+
+    def close(self) -> None:
+        for name in self.procs:
+            self.stop(name)
+
+    def logs(self) -> str:
+        out = []
+        for proc in self.procs.values():
+            if proc.log.exists():
+                tail = proc.log.read_text(errors="replace").splitlines()[-40:]
+                out.append(f"--- {proc.name} ---\n" + "\n".join(tail))
+        return "\n".join(out)
+
+    # --- HTTP --------------------------------------------------------------------------
+
+    def url(self, name: str) -> str:
+        return self.procs[name].url
+
+    def get(self, name: str, path: str) -> Any:
+        r = httpx.get(self.url(name) + path, timeout=10)
+        r.raise_for_status()
+        return r.json()
+
+    def post(self, name: str, path: str, body: dict[str, Any]) -> Any:
+        r = httpx.post(self.url(name) + path, json=body, timeout=10)
+        r.raise_for_status()
+        return r.json()
+
+    def node_stock(self, node: str) -> dict[str, int]:
+        return {row["sku"]: row["qty"] for row in self.get(node, "/api/stock")}
+
+    def hub_stock(self) -> dict[tuple[str, str], int]:
+        data = self.get("hub", "/api/stock")
+        return {
+            (row["sku"], loc): qty
+            for row in data["rows"]
+            for loc, qty in row["by_location"].items()
+            if qty != 0
+        }
+
+
+def wait_until(
+    check: Callable[[], bool], timeout: float, what: str, *, every: float = 0.2
+) -> float:
+    """Poll until `check()` holds; return the seconds it took."""
+    start = time.monotonic()
+    while True:
+        try:
+            if check():
+                return time.monotonic() - start
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(every)

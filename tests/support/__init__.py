@@ -1,0 +1,9 @@
+"""Helpers that start and reach the REAL services the tests run against.
+
+- :mod:`tests.support.net`: free ports and waiting for a port to accept connections.
+- :mod:`tests.support.broker`: a private MQTT broker process (Mosquitto, else amqtt).
+- :mod:`tests.support.postgres`: throwaway PostgreSQL databases.
+
+The broker runner and port helpers live in shopfloor_cli (the demo uses them too)
+and are re-exported here.
+"""

@@ -1,0 +1,1 @@
+"""Templates, vendored static assets and i18n catalogs; imports nothing of ours."""
