@@ -58,3 +58,14 @@ class NotFound(BusinessRuleError):
 
 class ConfigurationError(ShopfloorError):
     """The node or hub is configured wrongly; correct the setting and restart."""
+
+
+def http_status_of(exc: ShopfloorError) -> int:
+    """The one mapping of our errors to HTTP status codes, used by edge and hub."""
+    if isinstance(exc, NotFound):
+        return 404
+    if isinstance(exc, BusinessRuleError):
+        return 422
+    if isinstance(exc, SyncError):
+        return 400
+    return 500
