@@ -62,7 +62,9 @@ class CsrfMiddleware:
                 receive = _replay(body)
 
         async def send_with_cookie(message: MutableMapping[str, Any]) -> None:
-            if message["type"] == "http.response.start" and new_token:
+            # Only pages hand out the cookie: a till or script calling the JSON API
+            # never becomes a "browser session" that would then need the token.
+            if message["type"] == "http.response.start" and new_token and _is_html(message):
                 headers = list(message.get("headers", []))
                 cookie = f"{CSRF_COOKIE}={token}; Path=/; SameSite=Strict"
                 headers.append((b"set-cookie", cookie.encode("latin-1")))
@@ -70,6 +72,13 @@ class CsrfMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
+
+
+def _is_html(message: MutableMapping[str, Any]) -> bool:
+    for name, value in message.get("headers", []):
+        if name.lower() == b"content-type":
+            return bool(value.startswith(b"text/html"))
+    return False
 
 
 def _replay(body: bytes) -> Receive:
