@@ -60,6 +60,17 @@ def get_catalog(hub: HubDep) -> dict[str, dict[str, Any]]:
     return hub.store.catalog()
 
 
+@router.get("/ingest")
+def get_ingest(hub: HubDep) -> dict[str, Any]:
+    stats = hub.ingest.stats() if hub.ingest is not None else {}
+    return {
+        "worker_id": hub.settings.worker_id,
+        "connected": hub.ingest.connected if hub.ingest is not None else False,
+        "shared_subscription": hub.ingest.shared if hub.ingest is not None else False,
+        **stats,
+    }
+
+
 @router.get("/incidents")
 def get_incidents(hub: HubDep, limit: int = 100) -> list[dict[str, Any]]:
     return hub.store.incidents(limit=min(limit, 1000))

@@ -73,6 +73,18 @@ class HubIngest:
     def connected(self) -> bool:
         return self.link.is_connected
 
+    def stats(self) -> dict[str, int]:
+        """What this worker has done since it started (each worker counts its own)."""
+        sessions = list(self.sessions.values())
+        return {
+            "sessions": len(sessions),
+            "ops_received": sum(s.stats.ops_received for s in sessions),
+            "ops_applied": sum(s.stats.ops_applied for s in sessions),
+            "duplicates": sum(s.stats.duplicates for s in sessions),
+            "rejected": sum(s.stats.rejected for s in sessions),
+            "pages_sent": sum(s.stats.pages_sent for s in sessions),
+        }
+
     # --- the pump ----------------------------------------------------------------------
 
     def _run(self) -> None:

@@ -192,3 +192,16 @@ def wait_until(
         if time.monotonic() - start > timeout:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(every)
+
+
+def add_hub_worker(cluster: Cluster, worker_id: str) -> str:
+    """A second hub process on the same database and broker (shared subscription)."""
+    first = cluster.procs["hub"]
+    argv = list(first.argv)
+    port = free_port()
+    argv[argv.index("--http-port") + 1] = str(port)
+    name = f"hub-{worker_id}"
+    cluster.procs[name] = Proc(
+        name, [*argv, "--worker-id", worker_id], port, cluster.base / f"{name}.log"
+    )
+    return name
