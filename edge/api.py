@@ -68,6 +68,7 @@ class SyncOut(BaseModel):
     ops_waiting: int
     last_ack_ms: int | None
     head: int
+    writes_held: bool
 
 
 @router.post("/stock/receive", response_model=ReceiveOut)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from edge.backup import clear_restored, was_restored
 from edge.settings import EdgeSettings
 from edge.sync_agent import SyncAgent
 from sync_protocol.signing import NodeKey
@@ -31,7 +32,20 @@ class Node:
             ledger.enroll(HUB, settings.hub_public_key, label="hub")
         else:
             log.warning("no hub public key configured: ops from the hub will be rejected")
-        sync = SyncAgent(ledger, settings.tenant, settings.broker) if with_sync else None
+        if was_restored(settings):
+            # Until the hub returns this node's ops past the backup, a new op would
+            # reuse a sequence number the node already spent (DESIGN §4).
+            ledger.local_writes_held = "restored from a backup; replaying own ops from the hub"
+        sync = (
+            SyncAgent(
+                ledger,
+                settings.tenant,
+                settings.broker,
+                on_reconciled=lambda: clear_restored(settings),
+            )
+            if with_sync
+            else None
+        )
         return cls(settings, key, ledger, sync)
 
     @property

@@ -13,6 +13,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sync_protocol.errors import MalformedMessage
@@ -43,6 +44,7 @@ class SyncStatus:
     last_ack_ms: int | None
     head: int
     rejected: int
+    writes_held: bool
 
 
 class SyncAgent:
@@ -53,8 +55,10 @@ class SyncAgent:
         broker: BrokerAddress,
         *,
         config: SessionConfig | None = None,
+        on_reconciled: Callable[[], None] | None = None,
     ) -> None:
         self.ledger = ledger
+        self._on_reconciled = on_reconciled
         self.node = ledger.origin
         self.topics = NodeTopics(tenant, self.node)
         self.session = SyncSession(
@@ -95,6 +99,7 @@ class SyncAgent:
             last_ack_ms=peer.last_ack_ms,
             head=self.ledger.head(self.node),
             rejected=self.session.stats.rejected,
+            writes_held=self.ledger.local_writes_held is not None,
         )
 
     # --- the pump ----------------------------------------------------------------------
@@ -109,6 +114,8 @@ class SyncAgent:
             now = time.time()
             try:
                 out = self._handle(event, now) if event is not None else []
+                if self.ledger.local_writes_held is not None:
+                    self._check_reconciled()
                 if now - last_tick >= TICK_EVERY:
                     last_tick = now
                     out += self.session.tick(now)
@@ -117,6 +124,18 @@ class SyncAgent:
                 # One bad event must not kill sync; the next tick starts over from
                 # the last ack.
                 log.exception("sync agent: error handling %r", event)
+
+    def _check_reconciled(self) -> None:
+        """A restored node may write again once it holds every op of its own that the
+        hub holds: then its next seq is one nobody has used."""
+        if not self.session.heard_from_peer:
+            return
+        hub_has = self.session.peer_vv.get(self.node, 0)
+        if self.ledger.head(self.node) >= hub_has:
+            log.warning("caught up on own ops from the hub (head %d); local writes resume", hub_has)
+            self.ledger.local_writes_held = None
+            if self._on_reconciled is not None:
+                self._on_reconciled()
 
     def _handle(self, event: object, now: float) -> list[Message]:
         if isinstance(event, Connected):

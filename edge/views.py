@@ -33,6 +33,7 @@ def sync_view(node: Node) -> dict[str, Any]:
             "ops_waiting": node.ledger.head(node.location),
             "last_ack_ms": None,
             "head": node.ledger.head(node.location),
+            "writes_held": node.ledger.local_writes_held is not None,
         }
     status = node.sync.status()
     return {
@@ -41,4 +42,5 @@ def sync_view(node: Node) -> dict[str, Any]:
         "ops_waiting": status.ops_waiting,
         "last_ack_ms": status.last_ack_ms,
         "head": status.head,
+        "writes_held": status.writes_held,
     }

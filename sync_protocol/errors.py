@@ -9,7 +9,9 @@
     ├── BusinessRuleError          a request that breaks a rule of the business (unknown
     │   │                          SKU, negative quantity…); shown to staff, nothing written
     │   └── NotFound               the thing asked for does not exist
-    └── ConfigurationError         the node or hub is set up wrongly; fix config, restart
+    ├── ConfigurationError         the node or hub is set up wrongly; fix config, restart
+    └── NodeNotReady               the node may not write yet (restored from a backup and
+                                   still replaying its own ops from the hub); retry soon
 
 Each error carries `message_zh` for the UI (Chinese first) next to the English text,
 so the HTTP layer maps errors to responses in exactly one place.
@@ -60,6 +62,11 @@ class ConfigurationError(ShopfloorError):
     """The node or hub is configured wrongly; correct the setting and restart."""
 
 
+class NodeNotReady(ShopfloorError):
+    """Local writes are held: the ledger came from a backup and the node is fetching its
+    own later ops from the hub so it never reuses a sequence number. Retry shortly."""
+
+
 def http_status_of(exc: ShopfloorError) -> int:
     """The one mapping of our errors to HTTP status codes, used by edge and hub."""
     if isinstance(exc, NotFound):
@@ -68,4 +75,6 @@ def http_status_of(exc: ShopfloorError) -> int:
         return 422
     if isinstance(exc, SyncError):
         return 400
+    if isinstance(exc, NodeNotReady):
+        return 503
     return 500

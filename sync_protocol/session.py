@@ -101,6 +101,8 @@ class SyncSession:
         self.inflight: VersionVector | None = None
         self.sent_at = 0.0
         self.last_hello = -math.inf
+        # Whether the peer has told us, since this process started, what it holds.
+        self.heard_from_peer = False
         self.stats = SessionStats()
         self._keys = replica.keyring()
 
@@ -126,6 +128,8 @@ class SyncSession:
         if not self.connected:
             # Hearing from the peer proves the link is up.
             self.connected = True
+        if isinstance(msg, Hello | Ack):
+            self.heard_from_peer = True
         if isinstance(msg, Hello):
             # Replace, not merge: a peer restored from a backup holds less than it
             # acked before, and must be sent it again.

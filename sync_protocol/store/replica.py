@@ -17,13 +17,14 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, select, update
 
-from sync_protocol.errors import ConfigurationError
+from sync_protocol.errors import ConfigurationError, NodeNotReady
 from sync_protocol.hlc import HybridClock, system_ms
 from sync_protocol.kinds import KINDS, validate_body
 from sync_protocol.ops import Op, canonical_json
 from sync_protocol.signing import KeyRing, NodeKey
 from sync_protocol.store import projections, schema
 from sync_protocol.store.dialect import insert_for, make_engines
+from sync_protocol.store.migrate import upgrade_to_head
 from sync_protocol.version_vector import VersionVector
 
 REBUILD_CHUNK = 5000
@@ -56,6 +57,11 @@ class WriteTxn:
 
     def append(self, kind: str, body: dict[str, Any], actor: str) -> Op:
         """Record a new fact of this replica: signed, stored, folded, in this txn."""
+        if self.store.local_writes_held is not None:
+            raise NodeNotReady(
+                f"local writes are held: {self.store.local_writes_held}",
+                message_zh="节点从备份恢复后正在与总部核对数据，请稍后再试",
+            )
         key = self.store.key
         if key is None:
             raise ConfigurationError("this replica has no signing key; it cannot author ops")
@@ -98,7 +104,10 @@ class ReplicaStore:
         self.engine, self.read_engine = make_engines(url, durable=durable)
         self.dialect = self.engine.dialect.name
         self._lock = threading.RLock()
-        schema.metadata.create_all(self.engine)
+        # Why this replica may not author ops right now (None: it may). Received ops
+        # still apply: they are how a restored node catches up.
+        self.local_writes_held: str | None = None
+        upgrade_to_head(self.engine)
         if key is not None:
             self.enroll(origin, key.public_b64, label="self")
         self._resume_clock()
