@@ -59,7 +59,11 @@ def catalog_form(
         )
     except ShopfloorError as exc:
         text = exc.message_zh if locale == "zh-CN" else exc.message
-        return HTMLResponse(f'<p class="flash flash-error">{_escape(text)}</p>', status_code=422)
+        # 200, not 422: htmx swaps only successful responses, and this is the form's
+        # normal answer to a typo, shown where the result goes.
+        return HTMLResponse(
+            f'<p class="flash flash-error" data-testid="catalog-error">{_escape(text)}</p>'
+        )
 
 
 def yuan_to_fen(text: str) -> int:
