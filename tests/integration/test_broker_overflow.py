@@ -1,0 +1,47 @@
+"""Mosquitto silently drops QoS 1 messages past `max_queued_messages` for a client that
+is away. Correctness never depends on the broker: the version vectors repair it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.integration.cluster import CATALOG, Cluster, wait_until
+from tests.support.broker import running_broker
+
+COLA = next(iter(CATALOG))
+NODES = ["store-1", "store-2", "wh-1"]
+
+
+def test_messages_the_broker_dropped_are_repaired_by_version_vectors(tmp_path: Path) -> None:
+    with running_broker(tmp_path / "broker", max_queued_messages=2) as broker:
+        if broker.kind != "mosquitto":
+            pytest.skip("amqtt has no max_queued_messages to overflow")
+        cluster = Cluster(tmp_path / "cluster", broker, f"sqlite:///{tmp_path / 'hub.db'}", NODES)
+        try:
+            cluster.start_all()
+            for node in NODES:
+                wait_until(lambda n=node: COLA in cluster.node_stock(n), 30, f"{node} to sync")
+            # The hub dies; the broker keeps its persistent session and queues for it…
+            cluster.kill("hub")
+            for i in range(25):
+                for node in NODES:
+                    cluster.post(node, "/api/stock/receive", {"sku": COLA, "qty": i + 1})
+
+            # …until the queue is full, and then drops what comes next.
+            wait_until(
+                lambda: "being dropped" in broker.log_path.read_text(errors="replace"),
+                60,
+                "Mosquitto to drop messages for the absent hub",
+                every=0.5,
+            )
+            cluster.start("hub")
+            expected = {(COLA, node): sum(range(1, 26)) for node in NODES}
+            took = wait_until(lambda: cluster.hub_stock() == expected, 60, "the hub to repair the loss")
+            print(f"repaired after the broker dropped messages in {took:.2f}s")
+            held = {n["node_id"]: n["held"] for n in cluster.get("hub", "/api/nodes")}
+            assert held == dict.fromkeys(NODES, 25)
+        finally:
+            cluster.close()
+            print(cluster.logs())
