@@ -1,0 +1,53 @@
+"""The README's `make demo` runs `shopfloor demo`: it must come up, trade, and stop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+import re
+import subprocess
+import sys
+import threading
+
+import httpx
+
+from tests.integration.cluster import wait_until
+from tests.support.net import free_port
+
+
+def test_the_demo_runs_a_hub_a_store_and_a_warehouse_that_sync(tmp_path: Path) -> None:
+    hub_port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "shopfloor_cli.main", "demo", "--data-dir", str(tmp_path / "demo"),
+         "--hub-port", str(hub_port), "--duration", "40"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout or []), daemon=True)
+    reader.start()
+    try:
+        wait_until(lambda: any("Ctrl-C" in line for line in lines), 60, "the demo to print its URLs")
+        urls = re.findall(r"http://127\.0\.0\.1:\d+/", "".join(lines))
+        assert len(urls) == 3, lines
+        hub = urls[0]
+
+        def both_nodes_online_with_trade() -> bool:
+            nodes = httpx.get(hub + "api/nodes", timeout=5).json()
+            stock = httpx.get(hub + "api/stock", timeout=5).json()
+            online = {n["node_id"] for n in nodes if n["connected"]}
+            traded = {loc for row in stock["rows"] for loc, q in row["by_location"].items() if q}
+            return online == {"store-sh-xuhui", "wh-east"} and traded == online
+
+        wait_until(both_nodes_online_with_trade, 40, "both nodes online with stock at the hub")
+        page = httpx.get(urls[1], timeout=5)
+        assert page.status_code == 200 and "上海徐汇店" in page.text
+        catalog = httpx.get(hub + "api/catalog", timeout=5).json()
+        assert catalog["6902538005141"]["name"] == "可口可乐 330ml"
+        assert proc.wait(timeout=60) == 0
+        reader.join(timeout=5)
+        assert any("演示已停止" in line for line in lines)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
