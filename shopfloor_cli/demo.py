@@ -62,7 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _port(preferred: int) -> int:
-    from shopfloor_cli.broker import free_port
+    from shopfloor_cli.net import free_port
 
     with socket.socket() as s:
         try:
@@ -109,7 +109,8 @@ def prepare(base: Path, broker_port: int, protocol: str, ports: dict[str, int]) 
 
 
 def _run(args: argparse.Namespace) -> int:
-    from shopfloor_cli.broker import BrokerProcess, wait_for_port
+    from shopfloor_cli.broker import BrokerProcess
+    from shopfloor_cli.net import wait_for_port
 
     base: Path = args.data_dir.resolve()
     base.mkdir(parents=True, exist_ok=True)

@@ -178,6 +178,11 @@ class Cluster:
         }
 
 
+def catalog_synced(cluster: Cluster, node: str, sku: str) -> Callable[[], bool]:
+    """A check that `node` has received `sku` from the hub's catalog."""
+    return lambda: sku in cluster.node_stock(node)
+
+
 def wait_until(
     check: Callable[[], bool], timeout: float, what: str, *, every: float = 0.2
 ) -> float:

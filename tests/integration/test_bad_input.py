@@ -3,12 +3,12 @@ recorded reason, and the hub keeps ingesting the good ones."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 import queue
+from collections.abc import Callable, Iterator
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from sync_protocol.messages import OpsPage, encode
 from sync_protocol.ops import Op
@@ -53,7 +53,7 @@ def incidents(cluster: Cluster) -> list[dict[str, object]]:
 
 
 def held(cluster: Cluster, node: str) -> int:
-    return next(n["held"] for n in cluster.get("hub", "/api/nodes") if n["node_id"] == node)
+    return int(next(n["held"] for n in cluster.get("hub", "/api/nodes") if n["node_id"] == node))
 
 
 def wait_for_incident(cluster: Cluster, needle: str) -> dict[str, object]:

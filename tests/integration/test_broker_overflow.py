@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.cluster import CATALOG, Cluster, wait_until
+from tests.integration.cluster import CATALOG, Cluster, catalog_synced, wait_until
 from tests.support.broker import running_broker
 
 COLA = next(iter(CATALOG))
@@ -22,7 +22,7 @@ def test_messages_the_broker_dropped_are_repaired_by_version_vectors(tmp_path: P
         try:
             cluster.start_all()
             for node in NODES:
-                wait_until(lambda n=node: COLA in cluster.node_stock(n), 30, f"{node} to sync")
+                wait_until(catalog_synced(cluster, node, COLA), 30, f"{node} to sync")
             # The hub dies; the broker keeps its persistent session and queues for it…
             cluster.kill("hub")
             for i in range(25):
@@ -38,7 +38,9 @@ def test_messages_the_broker_dropped_are_repaired_by_version_vectors(tmp_path: P
             )
             cluster.start("hub")
             expected = {(COLA, node): sum(range(1, 26)) for node in NODES}
-            took = wait_until(lambda: cluster.hub_stock() == expected, 60, "the hub to repair the loss")
+            took = wait_until(
+                lambda: cluster.hub_stock() == expected, 60, "the hub to repair the loss"
+            )
             print(f"repaired after the broker dropped messages in {took:.2f}s")
             held = {n["node_id"]: n["held"] for n in cluster.get("hub", "/api/nodes")}
             assert held == dict.fromkeys(NODES, 25)

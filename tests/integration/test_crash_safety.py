@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 import threading
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 from sqlalchemy import select
@@ -18,7 +18,9 @@ KILL_AFTER = 600
 COLA = next(iter(CATALOG))
 
 
-def post_sales(cluster: Cluster, sale_ids: list[str], committed: set[str], stop: threading.Event) -> None:
+def post_sales(
+    cluster: Cluster, sale_ids: list[str], committed: set[str], stop: threading.Event
+) -> None:
     """Post sales from 4 tills until done or the node dies; remember each 200."""
     lock = threading.Lock()
 
@@ -28,7 +30,9 @@ def post_sales(cluster: Cluster, sale_ids: list[str], committed: set[str], stop:
                 if stop.is_set():
                     return
                 try:
-                    r = http.post("/api/sales", json={"sale_id": sid, "lines": [{"sku": COLA, "qty": 1}]})
+                    r = http.post(
+                        "/api/sales", json={"sale_id": sid, "lines": [{"sku": COLA, "qty": 1}]}
+                    )
                 except httpx.HTTPError:
                     return
                 if r.status_code == 200:
@@ -63,7 +67,9 @@ def test_sigkill_during_2000_sales_loses_nothing_and_the_hub_gets_each_once(
     cluster = make_cluster(["store-1"])
     cluster.start_all()
     wait_until(lambda: COLA in cluster.node_stock("store-1"), 30, "the catalog to reach the store")
-    wait_until(lambda: cluster.get("store-1", "/api/sync")["ops_waiting"] == 0, 30, "a quiet outbox")
+    wait_until(
+        lambda: cluster.get("store-1", "/api/sync")["ops_waiting"] == 0, 30, "a quiet outbox"
+    )
     cluster.stop("hub")  # the sales pile up in the outbox
 
     sale_ids = [str(uuid.uuid4()) for _ in range(TOTAL_SALES)]
@@ -98,7 +104,9 @@ def test_sigkill_during_2000_sales_loses_nothing_and_the_hub_gets_each_once(
     head = cluster.get("store-1", "/api/sync")["head"]
     assert head == 2 * TOTAL_SALES
     took = wait_until(
-        lambda: {n["node_id"]: n["held"] for n in cluster.get("hub", "/api/nodes")}["store-1"] == head,
+        lambda: (
+            {n["node_id"]: n["held"] for n in cluster.get("hub", "/api/nodes")}["store-1"] == head
+        ),
         120,
         "the hub to hold every op",
     )

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 import re
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import httpx
 
@@ -27,7 +27,9 @@ def test_the_demo_runs_a_hub_a_store_and_a_warehouse_that_sync(tmp_path: Path) -
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout or []), daemon=True)
     reader.start()
     try:
-        wait_until(lambda: any("Ctrl-C" in line for line in lines), 60, "the demo to print its URLs")
+        wait_until(
+            lambda: any("Ctrl-C" in line for line in lines), 60, "the demo to print its URLs"
+        )
         urls = re.findall(r"http://127\.0\.0\.1:\d+/", "".join(lines))
         assert len(urls) == 3, lines
         hub = urls[0]

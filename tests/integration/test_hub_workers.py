@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.integration.cluster import CATALOG, Cluster, add_hub_worker, wait_until
+from tests.integration.cluster import CATALOG, Cluster, add_hub_worker, catalog_synced, wait_until
 
 COLA = next(iter(CATALOG))
 
@@ -22,7 +22,7 @@ def test_two_hub_workers_split_the_ingest_and_store_each_op_once(
     cluster.start_all()
     nodes = ["store-1", "store-2", "store-3"]
     for node in nodes:
-        wait_until(lambda n=node: COLA in cluster.node_stock(n), 30, f"{node} to get the catalog")
+        wait_until(catalog_synced(cluster, node, COLA), 30, f"{node} to get the catalog")
     for round_ in range(20):
         for node in nodes:
             cluster.post(node, "/api/stock/receive", {"sku": COLA, "qty": round_ + 1})

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tests.integration.cluster import CATALOG, Cluster, wait_until
+from tests.integration.cluster import CATALOG, Cluster, catalog_synced, wait_until
 
 COLA, WATER, NOODLES = list(CATALOG)
 
 
 def ledger_of(cluster: Cluster, node: str) -> dict[tuple[str, str], int]:
     return {(sku, node): qty for sku, qty in cluster.node_stock(node).items() if qty != 0}
+
+
+def outbox_empty(cluster: Cluster, node: str) -> Callable[[], bool]:
+    return lambda: cluster.get(node, "/api/sync")["ops_waiting"] == 0
 
 
 def test_nodes_trade_offline_and_the_hub_converges_exactly(
@@ -20,7 +24,7 @@ def test_nodes_trade_offline_and_the_hub_converges_exactly(
     cluster.start_all()
     # Both nodes first learn the catalog from the hub.
     for node in ("store-1", "wh-1"):
-        wait_until(lambda n=node: len(cluster.node_stock(n)) == 3, 30, f"{node} to get the catalog")
+        wait_until(catalog_synced(cluster, node, NOODLES), 30, f"{node} to get the catalog")
     cluster.post("wh-1", "/api/stock/receive", {"sku": WATER, "qty": 100})
 
     cluster.broker.stop()
@@ -43,11 +47,7 @@ def test_nodes_trade_offline_and_the_hub_converges_exactly(
     print(f"catch-up after the outage took {took:.2f}s")
 
     for node in ("store-1", "wh-1"):
-        wait_until(
-            lambda n=node: cluster.get(n, "/api/sync")["ops_waiting"] == 0,
-            30,
-            f"{node}'s outbox to drain",
-        )
+        wait_until(outbox_empty(cluster, node), 30, f"{node}'s outbox to drain")
         stock = {row["sku"]: row for row in cluster.get(node, "/api/stock")}
         assert stock[COLA]["price_fen"] == 399
         assert stock["6900000000001"]["name"] == "新品：乌龙茶"
