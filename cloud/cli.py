@@ -19,6 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     run.add_argument("--broker-port", type=int, default=1883)
     run.add_argument("--broker-protocol", choices=["5", "3.1.1"], default="5")
     run.add_argument("--no-shared-subscription", action="store_true")
+    run.add_argument("--broker-ca-file", help="CA of the broker's TLS certificate")
+    run.add_argument("--broker-cert-file", help="the hub's client certificate")
+    run.add_argument("--broker-key-file", help="the key of that certificate")
     run.add_argument("--http-host", default="0.0.0.0")
     run.add_argument("--http-port", type=int, default=8000)
     run.add_argument("--worker-id", default="1")
@@ -59,6 +62,9 @@ def _run(args: argparse.Namespace) -> int:
         broker_port=args.broker_port,
         broker_protocol=args.broker_protocol,
         shared_subscription=not args.no_shared_subscription,
+        broker_ca_file=args.broker_ca_file,
+        broker_cert_file=args.broker_cert_file,
+        broker_key_file=args.broker_key_file,
         http_host=args.http_host,
         http_port=args.http_port,
         worker_id=args.worker_id,

@@ -19,6 +19,9 @@ class HubSettings:
     broker_host: str = "127.0.0.1"
     broker_port: int = 1883
     broker_protocol: Literal["5", "3.1.1"] = "5"
+    broker_ca_file: str | None = None
+    broker_cert_file: str | None = None
+    broker_key_file: str | None = None
     shared_subscription: bool = True
     http_host: str = "0.0.0.0"
     http_port: int = 8000
@@ -39,4 +42,11 @@ class HubSettings:
 
     @property
     def broker(self) -> BrokerAddress:
-        return BrokerAddress(self.broker_host, self.broker_port, self.broker_protocol)
+        return BrokerAddress(
+            self.broker_host,
+            self.broker_port,
+            self.broker_protocol,
+            ca_file=self.broker_ca_file,
+            cert_file=self.broker_cert_file,
+            key_file=self.broker_key_file,
+        )

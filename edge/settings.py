@@ -31,6 +31,10 @@ class EdgeSettings:
     broker_host: str = "127.0.0.1"
     broker_port: int = 1883
     broker_protocol: Literal["5", "3.1.1"] = "5"
+    # TLS with a client certificate per node (DESIGN §7); plain TCP when unset.
+    broker_ca_file: str | None = None
+    broker_cert_file: str | None = None
+    broker_key_file: str | None = None
     http_host: str = "0.0.0.0"
     http_port: int = 8001
     timezone: str = "Asia/Shanghai"
@@ -61,7 +65,14 @@ class EdgeSettings:
 
     @property
     def broker(self) -> BrokerAddress:
-        return BrokerAddress(self.broker_host, self.broker_port, self.broker_protocol)
+        return BrokerAddress(
+            self.broker_host,
+            self.broker_port,
+            self.broker_protocol,
+            ca_file=self.broker_ca_file,
+            cert_file=self.broker_cert_file,
+            key_file=self.broker_key_file,
+        )
 
     def save(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
