@@ -154,12 +154,10 @@ class HubIngest:
         if session is None:
             self._reject(node, f"node {node!r} is not enrolled", payload, now)
             return
-        first_contact = not session.connected
-        out = session.receive(msg, now)
-        if first_contact:
-            # The node may have missed our ops while this worker was away.
-            out = [*session.connect(now), *out]
-        self._send(node, out)
+        # First word from this node since this worker started (or since its Last Will):
+        # say hello too, since it may have missed our ops while we were apart.
+        out = session.connect(now) if not session.connected else []
+        self._send(node, [*out, *session.receive(msg, now)])
 
     def _presence(self, node: str, payload: bytes, now: float) -> None:
         try:
