@@ -16,7 +16,7 @@ import threading
 import time
 
 from sync_protocol.errors import MalformedMessage
-from sync_protocol.messages import Ack, Message, decode, encode
+from sync_protocol.messages import Ack, Hello, Message, decode, encode
 from sync_protocol.session import SessionConfig, SyncSession, only_from_origin
 from sync_protocol.store import ReplicaStore
 from sync_protocol.topics import NodeTopics, all_status, all_up, node_of
@@ -154,9 +154,15 @@ class HubIngest:
         if session is None:
             self._reject(node, f"node {node!r} is not enrolled", payload, now)
             return
-        # First word from this node since this worker started (or since its Last Will):
-        # say hello too, since it may have missed our ops while we were apart.
-        out = session.connect(now) if not session.connected else []
+        out: list[Message] = []
+        if not session.connected:
+            # First word from this node since this worker started (or since its Last
+            # Will). A hello from it is answered by our ack; anything else gets a hello
+            # of ours, since it may have missed our ops while we were apart. (A hello
+            # answered with a hello would make it resend the page it has in flight.)
+            out = session.connect(now)
+            if isinstance(msg, Hello):
+                out = []
         self._send(node, [*out, *session.receive(msg, now)])
 
     def _presence(self, node: str, payload: bytes, now: float) -> None:
