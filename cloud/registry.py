@@ -20,9 +20,10 @@ def enroll_node(
     store: ReplicaStore, node_id: str, public_key_b64: str, label: str = ""
 ) -> EnrolledNode:
     """Allow a node to sync: its ops will verify against this key."""
-    if node_id == HUB:
+    if node_id in (HUB, "hub"):
+        # The hub's op origin and its broker identity: a node so named gets its rights.
         raise BusinessRuleError(
-            "'cloud' is the hub's own origin", message_zh="节点编号 cloud 为总部保留"
+            f"{node_id!r} is reserved for the hub", message_zh=f"节点编号 {node_id} 为总部保留"
         )
     store.enroll(node_id, public_key_b64, label=label or node_id)
     return EnrolledNode(node_id, label or node_id)

@@ -38,6 +38,9 @@ def _connection_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--broker-host")
     p.add_argument("--broker-port", type=int)
     p.add_argument("--broker-protocol", choices=["5", "3.1.1"])
+    p.add_argument("--broker-ca-file", help="CA of the broker's TLS certificate")
+    p.add_argument("--broker-cert-file", help="this node's client certificate")
+    p.add_argument("--broker-key-file", help="the key of that certificate")
     p.add_argument("--http-host")
     p.add_argument("--http-port", type=int)
 
@@ -47,6 +50,9 @@ def _overrides(args: argparse.Namespace) -> dict[str, object]:
         "broker_host": args.broker_host,
         "broker_port": args.broker_port,
         "broker_protocol": args.broker_protocol,
+        "broker_ca_file": args.broker_ca_file,
+        "broker_cert_file": args.broker_cert_file,
+        "broker_key_file": args.broker_key_file,
         "http_host": args.http_host,
         "http_port": args.http_port,
     }

@@ -17,6 +17,8 @@ from sync_protocol.errors import ConfigurationError
 from sync_protocol.transport.mqtt import BrokerAddress
 
 NODE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}$")
+# The hub's op origin and its broker identity: a node with either name would get its rights.
+RESERVED_IDS = frozenset({"cloud", "hub"})
 NodeKind = Literal["store", "warehouse"]
 
 
@@ -41,6 +43,11 @@ class EdgeSettings:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.node_id in RESERVED_IDS:
+            raise ConfigurationError(
+                f"node id {self.node_id!r} is reserved for the hub",
+                message_zh=f"节点编号 {self.node_id} 为总部保留",
+            )
         if not NODE_ID.match(self.node_id):
             raise ConfigurationError(
                 f"node id {self.node_id!r} must be lowercase letters, digits and '-'",
