@@ -70,6 +70,7 @@ def _run(args: argparse.Namespace) -> int:
         worker_id=args.worker_id,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per start is noise
     uvicorn.run(
         create_app(settings), host=settings.http_host, port=settings.http_port, log_level="warning"
     )

@@ -19,17 +19,21 @@ The whole upgrade is one transaction, and only one process does it at a time:
 
 A database made by `metadata.create_all` before migrations existed (its tables are
 present, `alembic_version` is not) is stamped at `INITIAL_REVISION`, then upgraded;
-its rows are kept. See docs/migrations.md for how to add a revision.
+its rows are kept. A database a newer release already migrated is used as it is
+(revisions only add). See docs/migrations.md for how to add a revision.
 
-    python -m sync_protocol.store.migrate current  URL
-    python -m sync_protocol.store.migrate upgrade  URL
-    python -m sync_protocol.store.migrate revision -m "add peers.region" [--empty]
+    python -m sync_protocol.store.migrations current  URL
+    python -m sync_protocol.store.migrations upgrade  URL
+    python -m sync_protocol.store.migrations revision -m "add peers.region" [--empty]
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
+import importlib.util
+import logging
 import re
 import sys
 import threading
@@ -42,6 +46,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import Script, ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy.exc import OperationalError
 
 from sync_protocol.errors import ConfigurationError, ShopfloorError
 from sync_protocol.store.dialect import make_engines
@@ -73,6 +78,7 @@ MIGRATION_LOCK_KEY = int.from_bytes(
 )
 
 _in_process = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 def alembic_config(connection: Connection | None = None, *, location: Path = MIGRATIONS) -> Config:
@@ -101,18 +107,21 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def upgrade_to_head(engine: Engine) -> str:
+def upgrade_to_head(engine: Engine, *, location: Path = MIGRATIONS) -> str:
     """Bring the database to the newest revision and return it. Safe to call from many
-    processes at once, and a no-op when the database is already there. On SQLite pass
-    the write engine of `dialect.make_engines` (BEGIN IMMEDIATE)."""
+    processes at once, and a no-op when the database is already there; one transaction,
+    so a failing revision leaves the database as it was. On SQLite pass the write
+    engine of `dialect.make_engines` (BEGIN IMMEDIATE). `location` is for tests."""
     with _in_process, engine.connect() as conn, _database_lock(conn), conn.begin():
-        config = alembic_config(conn)
+        config = alembic_config(conn, location=location)
         _stamp_if_made_by_create_all(conn, config)
-        _refuse_unknown_revisions(conn, config)
+        newer = _revisions_newer_than_this_release(conn, location)
+        if newer:
+            return newer
         command.upgrade(config, "head")
         current = MigrationContext.configure(conn).get_current_revision()
     if current is None:
-        raise ConfigurationError(f"no migrations found in {MIGRATIONS}")
+        raise ConfigurationError(f"no migrations found in {location}")
     return current
 
 
@@ -127,11 +136,11 @@ def _database_lock(conn: Connection) -> Iterator[None]:
     conn.commit()  # the lock is the session's: it outlives this short transaction
     try:
         yield
-    finally:
-        if conn.in_transaction():  # the migration failed and was not rolled back yet
-            conn.rollback()
-        conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
-        conn.commit()
+    except BaseException:
+        conn.invalidate()  # ending the session releases the lock, whatever state it is in
+        raise
+    conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    conn.commit()
 
 
 def _stamp_if_made_by_create_all(conn: Connection, config: Config) -> None:
@@ -147,21 +156,45 @@ def _stamp_if_made_by_create_all(conn: Connection, config: Config) -> None:
             f"the database holds some replica tables but not {sorted(missing)} and has no "
             f"{VERSION_TABLE}: it was neither made by this software nor migrated; restore "
             "it from a backup or point the store at an empty database",
-            message_zh=f"数据库缺少副本表 {sorted(missing)} 且无迁移版本记录：请从备份恢复或使用空数据库",
+            message_zh=(
+                f"数据库缺少副本表 {sorted(missing)} 且无迁移版本记录：请从备份恢复或使用空数据库"
+            ),
         )
     command.stamp(config, INITIAL_REVISION)
 
 
-def _refuse_unknown_revisions(conn: Connection, config: Config) -> None:
-    """A database migrated by a newer release cannot be run by this one."""
-    known = {s.revision for s in ScriptDirectory.from_config(config).walk_revisions()}
-    unknown = sorted(set(MigrationContext.configure(conn).get_current_heads()) - known)
-    if unknown:
+def _revisions_newer_than_this_release(conn: Connection, location: Path) -> str | None:
+    """A database already migrated by a newer release is left as it is: revisions only
+    add (docs/migrations.md), so this release still reads and writes it, as it must
+    while a rolling upgrade or a rollback has both releases running. Anything else at
+    an unknown revision is not a replica store, and is refused."""
+    heads = MigrationContext.configure(conn).get_current_heads()
+    known = _known_revisions(location, (location / "versions").stat().st_mtime_ns)
+    unknown = sorted(set(heads) - known)
+    if not unknown:
+        return None
+    revision = ", ".join(unknown)
+    missing = INITIAL_TABLES - set(inspect(conn).get_table_names())
+    if missing:
         raise ConfigurationError(
-            f"the database is at revision {', '.join(unknown)}, which this release does not "
-            "know: it was migrated by a newer Shopfloor; run that release (or newer)",
-            message_zh=f"数据库的迁移版本 {', '.join(unknown)} 比本程序新：请使用更新版本的 Shopfloor",
+            f"the database is at revision {revision}, unknown to Shopfloor, and lacks the "
+            f"replica tables {sorted(missing)}: it is not a replica store; check the URL",
+            message_zh=f"数据库版本 {revision} 未知且缺少副本表：这不是副本库，请检查数据库地址",
         )
+    log.warning(
+        "database is at revision %s, newer than this release knows (%s): "
+        "using it as it is, without migrating",
+        revision,
+        ", ".join(sorted(known)),
+    )
+    return revision
+
+
+@functools.cache
+def _known_revisions(location: Path, _version: int) -> frozenset[str]:
+    """Cached per state of the versions directory (its mtime changes with every file)."""
+    script = ScriptDirectory.from_config(alembic_config(location=location))
+    return frozenset(s.revision for s in script.walk_revisions())
 
 
 # --- making a new revision --------------------------------------------------------------
@@ -185,6 +218,7 @@ def new_revision(message: str, *, autogenerate: bool = True, location: Path = MI
         with _in_process, engine.connect() as conn, conn.begin():
             config = alembic_config(conn, location=location)
             command.upgrade(config, "head")
+            _format_with_ruff(config)
             script = command.revision(
                 config, message=message, autogenerate=autogenerate, rev_id=rev_id
             )
@@ -193,6 +227,20 @@ def new_revision(message: str, *, autogenerate: bool = True, location: Path = MI
     if not isinstance(script, Script):
         raise ConfigurationError(f"alembic made no single revision for {message!r}")
     return Path(script.path)
+
+
+def _format_with_ruff(config: Config) -> None:
+    """Post-write hooks: the new file comes out ruff-clean when ruff is installed."""
+    if importlib.util.find_spec("ruff") is None:
+        return
+    hooks = {"ruff_fix": "check --fix --quiet", "ruff_format": "format --quiet"}
+    config.set_section_option("post_write_hooks", "hooks", " ".join(hooks))
+    for name, options in hooks.items():
+        config.set_section_option("post_write_hooks", f"{name}.type", "module")
+        config.set_section_option("post_write_hooks", f"{name}.module", "ruff")
+        config.set_section_option(
+            "post_write_hooks", f"{name}.options", f"{options} REVISION_SCRIPT_FILENAME"
+        )
 
 
 def _escaped(path: Path) -> str:
@@ -204,7 +252,7 @@ def _escaped(path: Path) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m sync_protocol.store.migrate",
+        prog="python -m sync_protocol.store.migrations",
         description="Schema migrations of the replica store (Alembic).",
     )
     sub = parser.add_subparsers(dest="command", required=True)
@@ -233,8 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ShopfloorError as exc:
         print(f"error: {exc.message}\n错误：{exc.message_zh}", file=sys.stderr)
         return 2
+    except OperationalError as exc:
+        print(f"error: cannot use the database: {exc.orig}", file=sys.stderr)
+        return 2
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -3,7 +3,7 @@ keyring, meta, and the projections (stock levels, catalog fields, sales).
 
 Revision ID: 0001_replica_store
 Revises:
-Create Date: 2025-01-01
+Create Date: 2026-11-25
 
 Written by hand to match sync_protocol/store/schema.py table for table; databases made
 by `create_all` before migrations existed are stamped at this revision, not recreated
