@@ -33,6 +33,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _connection_args(run)
     run.set_defaults(func=_run)
 
+    from edge import cli_backup
+
+    cli_backup.register(cmds)
+
 
 def _connection_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--broker-host")

@@ -388,6 +388,28 @@ def test_a_restore_leaves_the_marker_until_the_node_clears_it(
     assert not backup.was_restored(fresh)
 
 
+def test_a_backup_taken_before_the_node_made_its_tables_restores_empty(
+    tmp_path: Path, replica: str, litestream: list[Litestream]
+) -> None:
+    # replicate_command gives a new node an empty ledger file so Litestream follows it from
+    # the start; a disk lost right then leaves a backup with no tables at all.
+    node = new_node(tmp_path / "node")
+    backup.replicate_command(node, replica, ["true"])
+    replicate(node, replica, litestream)
+    deadline = time.monotonic() + WAIT
+    while not backup.restore_copy(node, replica, tmp_path / "probe.db", integrity_check="none"):
+        assert time.monotonic() < deadline, "the empty ledger was never replicated"
+        time.sleep(0.1)
+
+    fresh = replacement_for(node, tmp_path / "fresh")
+    assert backup.restore(fresh, replica) is True
+    marker = backup.restore_marker(fresh)
+    assert marker is not None and (marker.own_head, marker.ops) == (0, 0)
+    store = open_ledger(fresh)  # the node makes its tables and writes from seq 1
+    assert [op.seq for op in receive(store, 2)] == [1, 2]
+    store.close()
+
+
 def test_a_hand_made_marker_still_means_catch_up_first(tmp_path: Path) -> None:
     node = new_node(tmp_path / "node")
     (node.data_dir / backup.MARKER_NAME).touch()
@@ -452,17 +474,28 @@ def test_leftovers_of_a_lost_ledger_are_set_aside(
 # --- replicate -exec: the node runs under Litestream ---------------------------------------
 
 WRITER = """
-import sys
+import sys, time
 from pathlib import Path
 from sync_protocol.signing import NodeKey
 from sync_protocol.store import ReplicaStore
+
 data_dir, n = Path(sys.argv[1]), int(sys.argv[2])
 key = NodeKey.load_or_create(data_dir / "node_key.pem")
 store = ReplicaStore(f"sqlite:///{data_dir / 'ledger.db'}", origin="store-1", key=key)
-for _ in range(n):
-    with store.write() as txn:
-        txn.append("stock.moved", {"sku": "A", "location": "store-1", "qty": 1,
-                                   "reason": "receive"}, "t")
+
+def receive(k):
+    for _ in range(k):
+        with store.write() as txn:
+            body = {"sku": "A", "location": "store-1", "qty": 1, "reason": "receive"}
+            txn.append("stock.moved", body, "t")
+
+receive(n // 2)
+meta = data_dir / ".ledger.db-litestream"  # Litestream's local position of the ledger
+deadline = time.monotonic() + 20
+while not any(meta.rglob("*.ltx")):
+    assert time.monotonic() < deadline, "Litestream never picked the ledger up"
+    time.sleep(0.05)
+receive(n - n // 2)  # then exit at once: only Litestream's shutdown sync can ship these
 store.close()
 """
 
@@ -475,7 +508,7 @@ def test_replicate_command_runs_the_node_under_litestream(tmp_path: Path, replic
         node,
         replica,
         [sys.executable, str(writer), str(node.data_dir), "12"],
-        sync_interval=SYNC,
+        sync_interval="30s",  # no periodic sync during the test: the last one is at exit
     )
     assert argv[1] == "replicate" and "-exec" in argv
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
@@ -485,5 +518,5 @@ def test_replicate_command_runs_the_node_under_litestream(tmp_path: Path, replic
 
     # Litestream synced once more after the child exited: the replica has every op.
     copy = tmp_path / "copy.db"
-    assert backup.restore_copy(node, replica, copy)
+    assert backup.restore_copy(node, replica, copy), done.stdout + done.stderr
     assert [op.seq for op in read_ops(copy)[0]] == list(range(1, 13))
