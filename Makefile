@@ -27,7 +27,8 @@ BIN := $(VENV)/bin
 # Re-install when pyproject.toml or requirements.lock changes; deleting .venv removes it too.
 STAMP := $(VENV)/.shopfloor-installed.stamp
 CHROMIUM := /usr/bin/chromium
-# make test skips the benchmarks (make bench runs them); `make test PYTEST_ARGS=` runs all.
+# make test runs everything but the benchmarks (make bench runs those), slow suites included;
+# a plain `pytest` skips the slow ones too (pyproject addopts). `PYTEST_ARGS='-m ""'` runs all.
 PYTEST_ARGS ?= -m "not bench"
 # Module names from the repo root, so tests/*/conftest.py files don't collide.
 MYPY_ARGS ?= --explicit-package-bases

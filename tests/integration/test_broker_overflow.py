@@ -14,6 +14,7 @@ COLA = next(iter(CATALOG))
 NODES = ["store-1", "store-2", "wh-1"]
 
 
+@pytest.mark.slow
 def test_messages_the_broker_dropped_are_repaired_by_version_vectors(tmp_path: Path) -> None:
     with running_broker(tmp_path / "broker", max_queued_messages=2) as broker:
         if broker.kind != "mosquitto":

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from sync_protocol.store import ReplicaStore, schema
@@ -61,6 +62,7 @@ def ledger_facts(cluster: Cluster) -> tuple[set[str], list[tuple[str, int, str]]
         store.close()
 
 
+@pytest.mark.slow
 def test_sigkill_during_2000_sales_loses_nothing_and_the_hub_gets_each_once(
     make_cluster: Callable[[list[str]], Cluster],
 ) -> None:

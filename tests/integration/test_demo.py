@@ -9,11 +9,13 @@ import threading
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.integration.cluster import wait_until
 from tests.support.net import free_port
 
 
+@pytest.mark.slow
 def test_the_demo_runs_a_hub_a_store_and_a_warehouse_that_sync(tmp_path: Path) -> None:
     hub_port = free_port()
     proc = subprocess.Popen(

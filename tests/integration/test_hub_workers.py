@@ -12,6 +12,7 @@ from tests.integration.cluster import CATALOG, Cluster, add_hub_worker, catalog_
 COLA = next(iter(CATALOG))
 
 
+@pytest.mark.slow
 def test_two_hub_workers_split_the_ingest_and_store_each_op_once(
     make_cluster: Callable[[list[str]], Cluster],
 ) -> None:
