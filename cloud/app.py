@@ -6,17 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-from fastapi.staticfiles import StaticFiles
+from fastapi import FastAPI
 
 from cloud import api, pages
 from cloud.hub import Hub
 from cloud.settings import HubSettings
-from sync_protocol.errors import ShopfloorError, http_status_of
-from web_ui.csrf import CsrfMiddleware
-from web_ui.pages import PageRenderer
-from web_ui.rendering import make_templates, static_dir
+from sync_protocol.errors import ShopfloorError, error_response
+from web_ui.mount import json_errors, mount_web_ui
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -34,18 +30,10 @@ def create_app(settings: HubSettings, *, with_ingest: bool = True) -> FastAPI:
 
     app = FastAPI(title="Shopfloor hub", lifespan=lifespan)
     app.state.hub = hub
-    app.state.pages = PageRenderer(make_templates([TEMPLATES], timezone=settings.timezone))
-    app.add_middleware(CsrfMiddleware)
-    app.mount("/static", StaticFiles(directory=static_dir()), name="static")
+    mount_web_ui(app, [TEMPLATES], timezone=settings.timezone)
+    json_errors(app, ShopfloorError, error_response)
     app.include_router(api.router)
     app.include_router(pages.router)
-
-    @app.exception_handler(ShopfloorError)
-    async def shopfloor_error(_request: Request, exc: ShopfloorError) -> JSONResponse:
-        return JSONResponse(
-            {"error": type(exc).__name__, "message": exc.message, "message_zh": exc.message_zh},
-            status_code=http_status_of(exc),
-        )
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

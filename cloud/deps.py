@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from cloud.hub import Hub
-from web_ui.pages import PageRenderer
+from web_ui.pages import PagesDep
 
 
 def _hub(request: Request) -> Hub:
@@ -15,10 +15,6 @@ def _hub(request: Request) -> Hub:
     return hub
 
 
-def _pages(request: Request) -> PageRenderer:
-    pages: PageRenderer = request.app.state.pages
-    return pages
-
-
 HubDep = Annotated[Hub, Depends(_hub)]
-PagesDep = Annotated[PageRenderer, Depends(_pages)]
+
+__all__ = ["HubDep", "PagesDep"]

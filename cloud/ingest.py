@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
-import threading
-import time
 
 from sync_protocol.errors import MalformedMessage
 from sync_protocol.messages import Ack, Hello, Message, decode, encode
@@ -24,15 +21,16 @@ from sync_protocol.transport.mqtt import (
     BrokerAddress,
     Connected,
     Disconnected,
+    LinkEvent,
     MqttLink,
     Received,
     Wake,
 )
+from sync_protocol.transport.pump import LinkPump
 
 log = logging.getLogger(__name__)
 
 HUB = "cloud"
-TICK_EVERY = 0.5
 
 
 class HubIngest:
@@ -52,17 +50,13 @@ class HubIngest:
         self.config = config
         self.sessions: dict[str, SyncSession] = {}
         self.link = MqttLink(f"sf-{tenant}-hub-{worker_id}", broker)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="hub-ingest", daemon=True)
+        self._pump = LinkPump(self.link, name="hub-ingest", handle=self._handle, tick=self._tick)
 
     def start(self) -> None:
-        self.link.start()
-        self._thread.start()
+        self._pump.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self.link.wake("stop")
-        self._thread.join(timeout=5)
+        self._pump.stop()
         self.link.stop()
 
     def notify(self) -> None:
@@ -87,25 +81,11 @@ class HubIngest:
 
     # --- the pump ----------------------------------------------------------------------
 
-    def _run(self) -> None:
-        last_tick = 0.0
-        while not self._stop.is_set():
-            try:
-                event = self.link.inbox.get(timeout=TICK_EVERY)
-            except queue.Empty:
-                event = None
-            now = time.time()
-            try:
-                if event is not None:
-                    self._handle(event, now)
-                if now - last_tick >= TICK_EVERY:
-                    last_tick = now
-                    for node, session in list(self.sessions.items()):
-                        self._send(node, session.tick(now))
-            except Exception:
-                log.exception("hub ingest: error handling %r", event)
+    def _tick(self, now: float) -> None:
+        for node, session in list(self.sessions.items()):
+            self._send(node, session.tick(now))
 
-    def _handle(self, event: object, now: float) -> None:
+    def _handle(self, event: LinkEvent, now: float) -> None:
         if isinstance(event, Connected):
             self.link.subscribe(all_up(self.tenant, shared=self.shared))
             self.link.subscribe(all_status(self.tenant))

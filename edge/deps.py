@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from edge.node import Node
-from web_ui.pages import PageRenderer
+from web_ui.pages import PagesDep
 
 
 def _node(request: Request) -> Node:
@@ -15,10 +15,6 @@ def _node(request: Request) -> Node:
     return node
 
 
-def _pages(request: Request) -> PageRenderer:
-    pages: PageRenderer = request.app.state.pages
-    return pages
-
-
 NodeDep = Annotated[Node, Depends(_node)]
-PagesDep = Annotated[PageRenderer, Depends(_pages)]
+
+__all__ = ["NodeDep", "PagesDep"]

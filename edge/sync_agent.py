@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,16 +23,17 @@ from sync_protocol.transport.mqtt import (
     BrokerAddress,
     Connected,
     Disconnected,
+    LinkEvent,
     MqttLink,
     Received,
     Wake,
     Will,
 )
+from sync_protocol.transport.pump import LinkPump
 
 log = logging.getLogger(__name__)
 
 HUB = "cloud"
-TICK_EVERY = 0.5
 
 
 @dataclass(frozen=True)
@@ -69,19 +68,17 @@ class SyncAgent:
             broker,
             will=Will(self.topics.status, _presence("offline")),
         )
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sync-agent", daemon=True)
+        self._pump = LinkPump(
+            self.link, name="sync-agent", handle=self._on_event, tick=self._on_tick
+        )
 
     # --- lifecycle ---------------------------------------------------------------------
 
     def start(self) -> None:
-        self.link.start()
-        self._thread.start()
+        self._pump.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self.link.wake("stop")
-        self._thread.join(timeout=5)
+        self._pump.stop()
         if self.link.is_connected:
             # A clean goodbye; the Last Will covers the unclean ones.
             self.link.publish(self.topics.status, _presence("offline"), retain=True)
@@ -104,26 +101,13 @@ class SyncAgent:
 
     # --- the pump ----------------------------------------------------------------------
 
-    def _run(self) -> None:
-        last_tick = 0.0
-        while not self._stop.is_set():
-            try:
-                event = self.link.inbox.get(timeout=TICK_EVERY)
-            except queue.Empty:
-                event = None
-            now = time.time()
-            try:
-                out = self._handle(event, now) if event is not None else []
-                if self.ledger.local_writes_held is not None:
-                    self._check_reconciled()
-                if now - last_tick >= TICK_EVERY:
-                    last_tick = now
-                    out += self.session.tick(now)
-                self._send(out)
-            except Exception:
-                # One bad event must not kill sync; the next tick starts over from
-                # the last ack.
-                log.exception("sync agent: error handling %r", event)
+    def _on_event(self, event: LinkEvent, now: float) -> None:
+        self._send(self._handle(event, now))
+        if self.ledger.local_writes_held is not None:
+            self._check_reconciled()
+
+    def _on_tick(self, now: float) -> None:
+        self._send(self.session.tick(now))
 
     def _check_reconciled(self) -> None:
         """A restored node may write again once it holds every op of its own that the
@@ -137,7 +121,7 @@ class SyncAgent:
             if self._on_reconciled is not None:
                 self._on_reconciled()
 
-    def _handle(self, event: object, now: float) -> list[Message]:
+    def _handle(self, event: LinkEvent, now: float) -> list[Message]:
         if isinstance(event, Connected):
             self.link.subscribe(self.topics.down)
             self.link.subscribe(self.topics.ack)

@@ -67,6 +67,12 @@ class NodeNotReady(ShopfloorError):
     own later ops from the hub so it never reuses a sequence number. Retry shortly."""
 
 
+def error_response(exc: ShopfloorError) -> tuple[int, dict[str, str]]:
+    """The HTTP status and JSON body of an error, in both languages."""
+    body = {"error": type(exc).__name__, "message": exc.message, "message_zh": exc.message_zh}
+    return http_status_of(exc), body
+
+
 def http_status_of(exc: ShopfloorError) -> int:
     """The one mapping of our errors to HTTP status codes, used by edge and hub."""
     if isinstance(exc, NotFound):

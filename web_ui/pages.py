@@ -6,9 +6,10 @@ The locale comes from `?lang=`, then the `lang` cookie, then Accept-Language
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import jinja2
+from fastapi import Depends
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -51,3 +52,12 @@ class PageRenderer:
         if request.query_params.get("lang") == locale:
             response.set_cookie(LANG_COOKIE, locale, max_age=365 * 24 * 3600, samesite="lax")
         return response
+
+
+def _page_renderer(request: Request) -> PageRenderer:
+    pages: PageRenderer = request.app.state.pages
+    return pages
+
+
+PagesDep = Annotated[PageRenderer, Depends(_page_renderer)]
+"""The app's renderer (installed by `web_ui.mount.mount_web_ui`)."""

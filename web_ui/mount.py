@@ -1,0 +1,40 @@
+"""What every Shopfloor web app (node and hub) needs from the UI layer, installed in one
+call: the page renderer, CSRF protection, the vendored static files, and JSON error
+responses for the app's own error hierarchy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from web_ui.csrf import CsrfMiddleware
+from web_ui.pages import PageRenderer
+from web_ui.rendering import make_templates, static_dir
+
+
+def mount_web_ui(app: FastAPI, template_dirs: list[Path], *, timezone: str) -> PageRenderer:
+    pages = PageRenderer(make_templates(template_dirs, timezone=timezone))
+    app.state.pages = pages
+    app.add_middleware(CsrfMiddleware)
+    app.mount("/static", StaticFiles(directory=static_dir()), name="static")
+    return pages
+
+
+def json_errors(
+    app: FastAPI,
+    error_type: type[Exception],
+    describe: Callable[[Any], tuple[int, dict[str, str]]],
+) -> None:
+    """Answer every `error_type` raised by a route with `describe(exc)`: the one place
+    errors become HTTP responses."""
+
+    async def handler(_request: Request, exc: Exception) -> JSONResponse:
+        status, body = describe(exc)
+        return JSONResponse(body, status_code=status)
+
+    app.add_exception_handler(error_type, handler)
