@@ -183,12 +183,118 @@ class DeviceStatus:
         )
 
 
-DeviceEvent = ScanEvent | WeightEvent | DeviceStatus
+@dataclass(frozen=True, slots=True)
+class PrintJobStatus:
+    """A print job changed state on a printer's queue (queued, printed, retrying, cancelled).
 
-EVENT_TYPES: dict[str, type[ScanEvent] | type[WeightEvent] | type[DeviceStatus]] = {
+    ``job_id`` is the id in that printer's durable queue; ``last_error`` says why a job
+    waits (printer unreachable, no paper) and is None once it printed.
+    """
+
+    TYPE: ClassVar[str] = "print_job"
+    device: str
+    job_id: int
+    state: str
+    description: str
+    attempts: int
+    last_error: str | None
+    ts: datetime = field(default_factory=utc_now)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ts", _check_ts(self.ts))
+
+    def to_json(self) -> JsonDict:
+        return {
+            "type": self.TYPE,
+            "device": self.device,
+            "job_id": self.job_id,
+            "state": self.state,
+            "description": self.description,
+            "attempts": self.attempts,
+            "last_error": self.last_error,
+            "ts": _ts_to_json(self.ts),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PrintJobStatus:
+        _expect_type(data, cls.TYPE)
+        return cls(
+            device=_field(data, "device", str),
+            job_id=_field(data, "job_id", int),
+            state=_field(data, "state", str),
+            description=_field(data, "description", str),
+            attempts=_field(data, "attempts", int),
+            last_error=_field(data, "last_error", (str, type(None))),
+            ts=_parse_ts(data),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    """The answer to one command sent on ``sf/dev/{device}/cmd``.
+
+    ``command`` is the ``cmd`` field as received (``"?"`` when the payload had none);
+    ``request_id`` echoes the command's ``id`` so a sender can match answers; ``ok`` is
+    False for unknown, malformed, unsupported or failed commands, with ``detail`` saying
+    why and what to do. ``job_id`` is set when a print command queued a job.
+    """
+
+    TYPE: ClassVar[str] = "command_result"
+    device: str
+    command: str
+    request_id: str | None
+    ok: bool
+    detail: str
+    job_id: int | None = None
+    ts: datetime = field(default_factory=utc_now)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ts", _check_ts(self.ts))
+
+    def to_json(self) -> JsonDict:
+        return {
+            "type": self.TYPE,
+            "device": self.device,
+            "command": self.command,
+            "request_id": self.request_id,
+            "ok": self.ok,
+            "detail": self.detail,
+            "job_id": self.job_id,
+            "ts": _ts_to_json(self.ts),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CommandResult:
+        _expect_type(data, cls.TYPE)
+        job_id = _field(data, "job_id", (int, type(None)))
+        if isinstance(job_id, bool):
+            raise InvalidEvent("field 'job_id' must be int or null, got bool")
+        return cls(
+            device=_field(data, "device", str),
+            command=_field(data, "command", str),
+            request_id=_field(data, "request_id", (str, type(None))),
+            ok=_field(data, "ok", bool),
+            detail=_field(data, "detail", str),
+            job_id=job_id,
+            ts=_parse_ts(data),
+        )
+
+
+DeviceEvent = ScanEvent | WeightEvent | DeviceStatus | PrintJobStatus | CommandResult
+
+EVENT_TYPES: dict[
+    str,
+    type[ScanEvent]
+    | type[WeightEvent]
+    | type[DeviceStatus]
+    | type[PrintJobStatus]
+    | type[CommandResult],
+] = {
     ScanEvent.TYPE: ScanEvent,
     WeightEvent.TYPE: WeightEvent,
     DeviceStatus.TYPE: DeviceStatus,
+    PrintJobStatus.TYPE: PrintJobStatus,
+    CommandResult.TYPE: CommandResult,
 }
 
 

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from edge import api, pages
 from edge.node import Node
 from edge.settings import EdgeSettings
+from edge.workstations import install as install_workstations
 from sync_protocol.errors import ShopfloorError, error_response
 from web_ui.mount import json_errors, mount_web_ui
 
@@ -35,6 +36,7 @@ def create_app(settings: EdgeSettings, *, with_sync: bool = True) -> FastAPI:
     json_errors(app, ShopfloorError, error_response)
     app.include_router(api.router)
     app.include_router(pages.router)
+    install_workstations(app, node)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

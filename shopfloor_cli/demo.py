@@ -19,6 +19,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -73,7 +74,13 @@ def _port(preferred: int) -> int:
     return preferred
 
 
-def prepare(base: Path, broker_port: int, protocol: str, ports: dict[str, int]) -> None:
+def prepare(
+    base: Path,
+    broker_port: int,
+    protocol: str,
+    ports: dict[str, int],
+    store_extra: dict[str, Any] | None = None,
+) -> None:
     """Keys, settings, enrollment and the catalog, done once; later runs reuse them."""
     from cloud.hub import Hub
     from cloud.registry import enroll_node
@@ -95,6 +102,8 @@ def prepare(base: Path, broker_port: int, protocol: str, ports: dict[str, int]) 
                 broker_protocol=protocol,  # type: ignore[arg-type]
                 http_port=ports[node.node_id],
                 http_host="127.0.0.1",
+                # The store's POS lane and its simulated scanner, scale and printer.
+                extra=(store_extra or {}) if node.kind == "store" else {},
             )
             settings.save()
             key = NodeKey.load_or_create(settings.key_path)
@@ -119,7 +128,15 @@ def _run(args: argparse.Namespace) -> int:
     protocol = "5" if broker.kind == "mosquitto" else "3.1.1"
     hub_port = _port(args.hub_port)
     ports = {node.node_id: _port(args.hub_port + 1 + i) for i, node in enumerate(NODES)}
-    prepare(base, broker.port, protocol, ports)
+    from devices.simulators.demo_rig import start_demo_rig
+
+    rig = start_demo_rig(
+        base / "devices",
+        broker_port=broker.port,
+        broker_protocol=protocol,
+        codes=[sku for sku, _, _ in CATALOG],
+    )
+    prepare(base, broker.port, protocol, ports, store_extra=rig.edge_extra())
 
     cli = [sys.executable, "-m", "shopfloor_cli.main"]
     logs = base / "logs"
@@ -147,6 +164,7 @@ def _run(args: argparse.Namespace) -> int:
     if protocol != "5":
         hub_args.append("--no-shared-subscription")
     spawn("hub", hub_args)
+    spawn("devices", ["devices", "run", "--config", str(rig.config_path)])
     for node in NODES:
         spawn(
             node.node_id,
@@ -165,10 +183,12 @@ def _run(args: argparse.Namespace) -> int:
     try:
         for port in (hub_port, *ports.values()):
             wait_for_port("127.0.0.1", port, timeout=30)
+        store_url = f"http://127.0.0.1:{ports[NODES[0].node_id]}"
         print("Shopfloor demo is running / 演示已启动:")
         print(f"  总部控制台 HQ console      http://127.0.0.1:{hub_port}/")
         for node in NODES:
             print(f"  {node.label} {node.node_id:<16} http://127.0.0.1:{ports[node.node_id]}/")
+        print(f"  1号收银台 POS lane (scanner, scale, printer)  {store_url}/ws/lane-1")
         print(f"  MQTT broker ({broker.kind})   127.0.0.1:{broker.port}")
         print(f"  logs: {logs}   (Ctrl-C to stop / 按 Ctrl-C 停止)")
         sys.stdout.flush()
@@ -195,6 +215,7 @@ def _run(args: argparse.Namespace) -> int:
             except subprocess.TimeoutExpired:
                 p.kill()
         broker.stop()
+        rig.stop()
         print("demo stopped / 演示已停止")
     return 0
 

@@ -85,10 +85,20 @@ def barcode(data: str, symbology: str, height: int, module_width: int, hri: bool
     if symbology == "CODE128":
         payload = b"{B" + payload.replace(b"{", b"{{")
     return (
-        GS + b"h" + _byte(height)
-        + GS + b"w" + _byte(module_width)
-        + GS + b"H" + _byte(2 if hri else 0)
-        + GS + b"k" + _byte(_BARCODE_TYPES[symbology]) + _byte(len(payload)) + payload
+        GS
+        + b"h"
+        + _byte(height)
+        + GS
+        + b"w"
+        + _byte(module_width)
+        + GS
+        + b"H"
+        + _byte(2 if hri else 0)
+        + GS
+        + b"k"
+        + _byte(_BARCODE_TYPES[symbology])
+        + _byte(len(payload))
+        + payload
     )
 
 

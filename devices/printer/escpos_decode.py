@@ -111,17 +111,34 @@ class _Style:
 
 
 _ALIGNS: dict[int, Literal["left", "center", "right"]] = {
-    0: "left", 1: "center", 2: "right", 48: "left", 49: "center", 50: "right",
+    0: "left",
+    1: "center",
+    2: "right",
+    48: "left",
+    49: "center",
+    50: "right",
 }
 _BARCODE_NAMES = {67: "EAN13", 2: "EAN13", 73: "CODE128"}
 _QR_LEVELS = {48: "L", 49: "M", 50: "Q", 51: "H"}
 # Commands whose parameters we skip: (prefix, command byte) → number of parameter bytes.
 _SKIP = {
-    (0x1B, ord("-")): 1, (0x1B, ord("M")): 1, (0x1B, ord("R")): 1, (0x1B, ord("t")): 1,
-    (0x1B, ord("J")): 1, (0x1B, ord("3")): 1, (0x1B, ord("2")): 0, (0x1B, ord("G")): 1,
-    (0x1D, ord("h")): 1, (0x1D, ord("w")): 1, (0x1D, ord("H")): 1, (0x1D, ord("f")): 1,
-    (0x1D, ord("B")): 1, (0x1D, ord("L")): 2, (0x1D, ord("W")): 2,
-    (0x1C, ord("!")): 1, (0x1C, ord("C")): 1,
+    (0x1B, ord("-")): 1,
+    (0x1B, ord("M")): 1,
+    (0x1B, ord("R")): 1,
+    (0x1B, ord("t")): 1,
+    (0x1B, ord("J")): 1,
+    (0x1B, ord("3")): 1,
+    (0x1B, ord("2")): 0,
+    (0x1B, ord("G")): 1,
+    (0x1D, ord("h")): 1,
+    (0x1D, ord("w")): 1,
+    (0x1D, ord("H")): 1,
+    (0x1D, ord("f")): 1,
+    (0x1D, ord("B")): 1,
+    (0x1D, ord("L")): 2,
+    (0x1D, ord("W")): 2,
+    (0x1C, ord("!")): 1,
+    (0x1C, ord("C")): 1,
 }
 PAPER_OK, PAPER_NEAR_END, PAPER_OUT = 0x12, 0x1E, 0x72  # answers to DLE EOT 4
 

@@ -224,8 +224,7 @@ class PrintQueue:
                 (now, job_id),
             )
             self._db.execute(
-                "DELETE FROM print_job WHERE state IN ('printed', 'cancelled')"
-                " AND finished_at < ?",
+                "DELETE FROM print_job WHERE state IN ('printed', 'cancelled') AND finished_at < ?",
                 (now - self.keep_finished_s,),
             )
         return self._must_get(job_id)

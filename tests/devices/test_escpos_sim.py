@@ -67,7 +67,9 @@ def test_barcode_and_qr_payload_read_back(printer: EscPosSimulator) -> None:
 
     [receipt] = printer.documents
     assert receipt.barcodes == [PrintedBarcode("CODE128", "S001-000123")]
-    assert [q.payload for q in receipt.qr_codes] == ["https://shop.example.cn/r/S001-000123?积分=12"]
+    assert [q.payload for q in receipt.qr_codes] == [
+        "https://shop.example.cn/r/S001-000123?积分=12"
+    ]
 
 
 def test_ean13_barcode_reads_back_with_its_check_digit(printer: EscPosSimulator) -> None:

@@ -255,4 +255,3 @@ def test_background_worker_prints_a_job_enqueued_while_it_runs(
 def test_empty_print_job_is_refused(queue: PrintQueue) -> None:
     with pytest.raises(ValueError):
         queue.enqueue(b"", "nothing")
-

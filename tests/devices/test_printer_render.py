@@ -27,9 +27,7 @@ UTF8 = PrinterProfile(encoding="utf-8")
 
 
 def receipt(*items: tuple[str, int | Decimal, int], **extra: object) -> Receipt:
-    lines = tuple(
-        ReceiptLine(name, qty, price, int(qty * price)) for name, qty, price in items
-    )
+    lines = tuple(ReceiptLine(name, qty, price, int(qty * price)) for name, qty, price in items)
     total = sum(line.amount_fen for line in lines)
     return Receipt(
         store_name="鲜果超市",
@@ -132,8 +130,11 @@ def test_long_item_name_wraps_and_its_numbers_stay_in_their_columns() -> None:
 
 
 def test_store_name_prints_bold_double_size_and_centred() -> None:
-    [name] = [line for line in printed(render_receipt(receipt(("可乐", 1, 300)))).lines
-              if line.text == "鲜果超市"]
+    [name] = [
+        line
+        for line in printed(render_receipt(receipt(("可乐", 1, 300)))).lines
+        if line.text == "鲜果超市"
+    ]
 
     assert (name.bold, name.width, name.height, name.align) == (True, 2, 2, "center")
 

@@ -20,7 +20,7 @@ def test_the_demo_runs_a_hub_a_store_and_a_warehouse_that_sync(tmp_path: Path) -
     hub_port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "shopfloor_cli.main", "demo", "--data-dir", str(tmp_path / "demo"),
-         "--hub-port", str(hub_port), "--duration", "40"],
+         "--hub-port", str(hub_port), "--duration", "60"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -32,9 +32,9 @@ def test_the_demo_runs_a_hub_a_store_and_a_warehouse_that_sync(tmp_path: Path) -
         wait_until(
             lambda: any("Ctrl-C" in line for line in lines), 60, "the demo to print its URLs"
         )
-        urls = re.findall(r"http://127\.0\.0\.1:\d+/", "".join(lines))
-        assert len(urls) == 3, lines
-        hub = urls[0]
+        urls = re.findall(r"http://127\.0\.0\.1:\d+/\S*", "".join(lines))
+        assert len(urls) == 4, lines
+        hub, store, _warehouse, lane = urls
 
         def both_nodes_online_with_trade() -> bool:
             nodes = httpx.get(hub + "api/nodes", timeout=5).json()
@@ -44,10 +44,17 @@ def test_the_demo_runs_a_hub_a_store_and_a_warehouse_that_sync(tmp_path: Path) -
             return online == {"store-sh-xuhui", "wh-east"} and traded == online
 
         wait_until(both_nodes_online_with_trade, 40, "both nodes online with stock at the hub")
-        page = httpx.get(urls[1], timeout=5)
+        page = httpx.get(store, timeout=5)
         assert page.status_code == 200 and "上海徐汇店" in page.text
         catalog = httpx.get(hub + "api/catalog", timeout=5).json()
         assert catalog["6902538005141"]["name"] == "可口可乐 330ml"
+
+        def lane_has_scanned_goods() -> bool:
+            html = httpx.get(lane, timeout=5).text
+            return 'data-testid="ws-line"' in html and 'data-state="online"' in html
+
+        # The simulated wedge scanner scans catalog barcodes into the POS lane's basket.
+        wait_until(lane_has_scanned_goods, 40, "the simulated scanner to fill the lane's basket")
         assert proc.wait(timeout=60) == 0
         reader.join(timeout=5)
         assert any("演示已停止" in line for line in lines)
