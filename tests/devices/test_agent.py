@@ -123,6 +123,35 @@ def test_a_replayed_scan_becomes_exactly_one_scan_event_and_typing_is_ignored(
     assert gone.data["state"] == "offline"
 
 
+def unplugged(device: str) -> Callable[[BusMessage], bool]:
+    return lambda m: m.device == device and "unplugged" in m.data.get("detail", "")
+
+
+def test_several_scanners_at_once_each_report_their_own_scans(
+    run_agent: Callable[..., Agent], watcher: BusWatcher, tmp_path: Path
+) -> None:
+    lanes = {unique("lane1-scanner"): "6901234567890", unique("lane2-scanner"): "6902538005141"}
+    devices = []
+    for i, (scanner, code) in enumerate(lanes.items()):
+        save_recording(record_scan(code, T0 + i * 0.002), tmp_path / f"scan{i}.jsonl")
+        devices.append(
+            {
+                "id": scanner,
+                "kind": "scanner",
+                "driver": "replay",
+                "recording": f"scan{i}.jsonl",
+                "speed": 0,
+                "unplug_at_end": True,
+            }
+        )
+    run_agent(devices, reopen_min_s=30, reopen_max_s=30)
+
+    for scanner in lanes:
+        watcher.wait_for(unplugged(scanner), TIMEOUT)
+    seen = {scanner: [e["code"] for e in events(watcher, scanner, "scan")] for scanner in lanes}
+    assert seen == {scanner: [code] for scanner, code in lanes.items()}
+
+
 def test_a_scanner_takes_no_commands_and_says_so(
     run_agent: Callable[..., Agent], watcher: BusWatcher
 ) -> None:
