@@ -268,12 +268,14 @@ def test_a_weight_and_device_statuses_show_on_the_lane(store: Store) -> None:
         "status",
     )
 
-    view = wait_until(
-        lambda: (
-            (v := store.view("lane-1"))["weight"] and v["devices"][2]["state"] == "offline" and v
-        ),
-        "weight and printer status",
-    )
+    def all_three_shown() -> dict[str, Any] | None:
+        v = store.view("lane-1")
+        states = {d["id"]: d["state"] for d in v["devices"]}
+        if v["weight"] and states[printer] == "offline" and states[scale] == "online":
+            return v
+        return None
+
+    view = wait_until(all_three_shown, "the weight and both device statuses")
     assert view["weight"]["text"] == "1.234 kg" and view["weight"]["stable"]
     states = {d["id"]: (d["state"], d["jobs_waiting"]) for d in view["devices"]}
     assert states == {
