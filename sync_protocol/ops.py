@@ -40,21 +40,7 @@ class Op:
     def id(self) -> tuple[str, int]:
         return (self.origin, self.seq)
 
-    def signing_bytes(self) -> bytes:
-        return canonical_json(
-            {
-                "f": ENVELOPE_FORMAT,
-                "origin": self.origin,
-                "seq": self.seq,
-                "hlc": self.hlc,
-                "kind": self.kind,
-                "v": self.v,
-                "actor": self.actor,
-                "body": self.body,
-            }
-        )
-
-    def to_wire(self) -> dict[str, Any]:
+    def _envelope(self) -> dict[str, Any]:
         return {
             "f": ENVELOPE_FORMAT,
             "origin": self.origin,
@@ -64,8 +50,14 @@ class Op:
             "v": self.v,
             "actor": self.actor,
             "body": self.body,
-            "sig": base64.b64encode(self.sig).decode("ascii"),
         }
+
+    def signing_bytes(self) -> bytes:
+        """What the signature covers: the whole envelope but the signature."""
+        return canonical_json(self._envelope())
+
+    def to_wire(self) -> dict[str, Any]:
+        return {**self._envelope(), "sig": base64.b64encode(self.sig).decode("ascii")}
 
     @classmethod
     def from_wire(cls, data: Any) -> Op:
