@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from typing import Any
 
 from sqlalchemy import Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.pool import StaticPool
+
+WAL_SWITCH_TIMEOUT = 30.0
 
 
 def make_engines(url: str, *, durable: bool = True) -> tuple[Engine, Engine]:
@@ -41,16 +45,37 @@ def _sqlite_pragmas(engine: Engine, *, durable: bool, immediate: bool, memory: b
         # own implicit BEGIN would defeat BEGIN IMMEDIATE).
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        if not memory:
-            cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")
         cur.execute("PRAGMA busy_timeout=30000")
+        if not memory:
+            _enter_wal(cur)
+        cur.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _enter_wal(cur: Any) -> None:
+    """Switch the file to WAL (it stays WAL once set). Switching needs an exclusive lock,
+    and SQLite answers "database is locked" at once, without the busy handler, when
+    another process opens the same new file at the same moment: so retry."""
+    deadline = time.monotonic() + WAL_SWITCH_TIMEOUT
+    delay = 0.005
+    while True:
+        try:
+            mode = cur.execute("PRAGMA journal_mode=WAL").fetchone()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        else:
+            if mode and str(mode[0]).lower() == "wal":
+                return
+            if time.monotonic() > deadline:
+                raise sqlite3.OperationalError(f"could not switch to WAL (still {mode})")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.2)
 
 
 def insert_for(engine_name: str, table: Table) -> Any:
