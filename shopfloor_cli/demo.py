@@ -221,27 +221,26 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _trade(ports: dict[str, int], stop: threading.Event) -> None:
-    """Receipts at the warehouse and at the store, sales at the store."""
+    """Receipts at the warehouse and the store; sales at the store of what is on its
+    shelves (a till does not sell what the store does not have)."""
     rng = random.Random(os.getpid())
     store, warehouse = (f"http://127.0.0.1:{ports[n.node_id]}" for n in NODES)
     with httpx.Client(timeout=5) as http:
         while not stop.is_set():
             try:
                 for sku, _, _ in CATALOG:
-                    if not stop.is_set() and rng.random() < 0.3:
-                        http.post(
-                            f"{warehouse}/api/stock/receive",
-                            json={"sku": sku, "qty": rng.randint(5, 50), "actor": "demo"},
-                        )
-                if rng.random() < 0.3:
-                    sku = rng.choice(CATALOG)[0]
-                    http.post(
-                        f"{store}/api/stock/receive", json={"sku": sku, "qty": 24, "actor": "demo"}
-                    )
-                lines = [
-                    {"sku": rng.choice(CATALOG)[0], "qty": rng.randint(1, 3)}
-                    for _ in range(rng.randint(1, 3))
-                ]
+                    if rng.random() < 0.3:
+                        qty = rng.randint(5, 50)
+                        body = {"sku": sku, "qty": qty, "actor": "demo"}
+                        http.post(f"{warehouse}/api/stock/receive", json=body)
+                on_hand = {r["sku"]: r["qty"] for r in http.get(f"{store}/api/stock").json()}
+                for sku, qty in on_hand.items():
+                    if qty < 6:  # the store restocks what runs low
+                        body = {"sku": sku, "qty": 24, "actor": "demo"}
+                        http.post(f"{store}/api/stock/receive", json=body)
+                        on_hand[sku] = qty + 24
+                basket = rng.sample(sorted(on_hand), k=rng.randint(1, 3))
+                lines = [{"sku": sku, "qty": rng.randint(1, 3)} for sku in basket]
                 http.post(f"{store}/api/sales", json={"lines": lines, "actor": "收银员01"})
             except httpx.HTTPError:
                 pass  # a node restarting; try again next round
