@@ -239,7 +239,10 @@ def _trade(ports: dict[str, int], stop: threading.Event) -> None:
                         body = {"sku": sku, "qty": 24, "actor": "demo"}
                         http.post(f"{store}/api/stock/receive", json=body)
                         on_hand[sku] = qty + 24
-                basket = rng.sample(sorted(on_hand), k=rng.randint(1, 3))
+                if not on_hand:  # the catalog has not reached the store yet
+                    stop.wait(1.0)
+                    continue
+                basket = rng.sample(sorted(on_hand), k=min(len(on_hand), rng.randint(1, 3)))
                 lines = [{"sku": sku, "qty": rng.randint(1, 3)} for sku in basket]
                 http.post(f"{store}/api/sales", json={"lines": lines, "actor": "收银员01"})
             except httpx.HTTPError:
