@@ -21,12 +21,12 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import TracebackType
 
 import serial
 
 from devices.errors import CommandRejected, DeviceUnavailable, ProtocolError
 from devices.events import DeviceState, DeviceStatus, WeightEvent, utc_now
+from devices.owned import OwnedDevice
 from devices.scale.protocols import ProtocolSpec, ScaleParser, protocol_spec
 from devices.scale.readings import Fault, Parsed, Reading, Reply
 from devices.scale.settle import SettleConfig, SettleFilter
@@ -75,7 +75,7 @@ def open_serial(config: ScaleConfig, spec: ProtocolSpec) -> serial.Serial:
     return ser
 
 
-class ScaleDriver:
+class ScaleDriver(OwnedDevice):
     def __init__(
         self,
         config: ScaleConfig,
@@ -128,18 +128,6 @@ class ScaleDriver:
                 with contextlib.suppress(serial.SerialException, OSError):
                     ser.close()
                 self._set_state("offline", "closed")
-
-    def __enter__(self) -> ScaleDriver:
-        self.open()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     @property
     def is_open(self) -> bool:

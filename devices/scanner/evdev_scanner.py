@@ -14,7 +14,6 @@ import select
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from types import TracebackType
 from typing import Protocol
 
 from evdev import InputDevice, list_devices
@@ -22,6 +21,7 @@ from evdev import ecodes as e
 
 from devices.errors import DeviceUnavailable
 from devices.events import DeviceStatus, ScanEvent, utc_now
+from devices.owned import OwnedDevice
 from devices.scanner.decoder import DecoderConfig, InputEventLike, ScanDecoder
 from devices.scanner.keymap import suffix_keys
 from devices.scanner.symbology import guess_symbology
@@ -55,7 +55,7 @@ def decoder_config(
     )
 
 
-class EvdevScanner:
+class EvdevScanner(OwnedDevice):
     """One wedge scanner. ``read()`` returns the scans completed within ``timeout``.
 
     Raises DeviceUnavailable when the device cannot be opened or grabbed, or disappears
@@ -114,18 +114,6 @@ class EvdevScanner:
                 dev.ungrab()
         with contextlib.suppress(OSError):
             dev.close()
-
-    def __enter__(self) -> EvdevScanner:
-        self.open()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     @property
     def is_open(self) -> bool:

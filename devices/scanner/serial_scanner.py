@@ -6,12 +6,12 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from types import TracebackType
 
 import serial
 
 from devices.errors import DeviceUnavailable
 from devices.events import DeviceStatus, ScanEvent, utc_now
+from devices.owned import OwnedDevice
 from devices.scanner.lines import LineDecoder
 from devices.scanner.symbology import guess_symbology
 
@@ -26,7 +26,7 @@ def _open_serial(url: str, baudrate: int) -> serial.Serial:
     return serial.serial_for_url(url, baudrate=baudrate, timeout=READ_SLICE)
 
 
-class SerialScanner:
+class SerialScanner(OwnedDevice):
     """Reads lines from a serial port; each non-empty cleaned line is one ScanEvent.
 
     Serial errors (port missing, unplugged mid-read) raise DeviceUnavailable and close
@@ -69,18 +69,6 @@ class SerialScanner:
             # Closing a vanished port is best effort.
             with contextlib.suppress(serial.SerialException, OSError):
                 ser.close()
-
-    def __enter__(self) -> SerialScanner:
-        self.open()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     @property
     def is_open(self) -> bool:
