@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from fastapi import FastAPI
 from playwright.sync_api import Browser, expect
 
@@ -23,7 +20,7 @@ from edge.app import create_app
 from edge.settings import EdgeSettings
 from edge.workstations import install
 from tests.support.broker import BrokerProcess
-from tests.support.net import free_port
+from tests.support.serving import serving
 
 TIMEOUT = 10.0
 COLA = "6902538005141"
@@ -35,25 +32,6 @@ def wait_until(check: Callable[[], Any], what: str) -> None:
     while not check():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.02)
-
-
-@contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    """Run ``app`` (lifespan included) under uvicorn in a thread; yield its base URL."""
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    try:
-        wait_until(lambda: server.started or not thread.is_alive(), "uvicorn to start")
-        assert server.started, "uvicorn did not start"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 def lane_app(tmp_path: Path, broker: BrokerProcess, scanner: str) -> FastAPI:

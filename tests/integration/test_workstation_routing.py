@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from devices.agent.agent import Agent
@@ -28,7 +25,7 @@ from edge.workstations import WorkstationService, install
 from edge.workstations.config import DeviceBrokerAddress, RoutingConfig, WorkstationConfig
 from sync_protocol.errors import ConfigurationError
 from tests.support.broker import BrokerProcess
-from tests.support.net import free_port
+from tests.support.serving import serving
 
 TIMEOUT = 10.0
 COLA_BARCODE = "6902538005141"  # the item's barcode field; its SKU is "COLA-330"
@@ -118,25 +115,6 @@ def store_settings(tmp_path: Path, broker: BrokerProcess, devices: dict[str, str
             },
         },
     )
-
-
-@contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    """Run ``app`` (lifespan included) under uvicorn in a thread; yield its base URL."""
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    try:
-        wait_until(lambda: server.started or not thread.is_alive(), "uvicorn to start")
-        assert server.started, "uvicorn did not start"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 @pytest.fixture
