@@ -90,7 +90,7 @@ def detect_kind() -> BrokerKind:
 
 
 @functools.cache
-def _pdeathsig_prefix() -> tuple[str, ...]:
+def pdeathsig_prefix() -> tuple[str, ...]:
     """``setpriv --pdeathsig TERM --`` when util-linux has it, else nothing.
 
     Linux then SIGTERMs the broker if the test process is killed before its teardown ran
@@ -254,7 +254,7 @@ class BrokerProcess:
         # Mosquitto logs to log_path itself; its stderr (config errors) and amqtt's output
         # go to the same file, appended, so the whole history of restarts stays readable.
         on_main_thread = threading.current_thread() is threading.main_thread()
-        prefix = _pdeathsig_prefix() if on_main_thread else ()
+        prefix = pdeathsig_prefix() if on_main_thread else ()
         with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(
                 [*prefix, *self._command()],

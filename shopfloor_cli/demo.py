@@ -118,7 +118,7 @@ def prepare(
 
 
 def _run(args: argparse.Namespace) -> int:
-    from shopfloor_cli.broker import BrokerProcess
+    from shopfloor_cli.broker import BrokerProcess, pdeathsig_prefix
     from shopfloor_cli.net import wait_for_port
 
     base: Path = args.data_dir.resolve()
@@ -145,7 +145,12 @@ def _run(args: argparse.Namespace) -> int:
 
     def spawn(name: str, argv: list[str]) -> None:
         log = (logs / f"{name}.log").open("ab")
-        procs.append(subprocess.Popen([*cli, *argv], stdout=log, stderr=subprocess.STDOUT))
+        # pdeathsig: if the demo itself is killed, its hub, nodes and agent go too.
+        procs.append(
+            subprocess.Popen(
+                [*pdeathsig_prefix(), *cli, *argv], stdout=log, stderr=subprocess.STDOUT
+            )
+        )
 
     hub_args = [
         "cloud",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -24,6 +26,7 @@ def test_the_demo_runs_a_hub_a_store_and_a_warehouse_that_sync(tmp_path: Path) -
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # so a failing test can stop the whole demo
     )  # fmt: skip
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout or []), daemon=True)
@@ -60,5 +63,5 @@ def test_the_demo_runs_a_hub_a_store_and_a_warehouse_that_sync(tmp_path: Path) -
         assert any("演示已停止" in line for line in lines)
     finally:
         if proc.poll() is None:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
