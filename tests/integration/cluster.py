@@ -20,6 +20,7 @@ from cloud.registry import enroll_node
 from cloud.services.catalog import set_catalog_item
 from cloud.settings import HubSettings
 from edge.settings import EdgeSettings
+from shopfloor_cli.broker import pdeathsig_prefix
 from sync_protocol.signing import NodeKey
 from tests.support.broker import BrokerProcess
 from tests.support.net import free_port, wait_for_port
@@ -112,7 +113,8 @@ class Cluster:
         proc = self.procs[name]
         with proc.log.open("ab") as log:
             proc.popen = subprocess.Popen(
-                [sys.executable, "-m", "shopfloor_cli.main", *proc.argv],
+                # pdeathsig: a killed test run leaves no hub or node behind.
+                [*pdeathsig_prefix(), sys.executable, "-m", "shopfloor_cli.main", *proc.argv],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
