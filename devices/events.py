@@ -3,7 +3,8 @@
 Every event turns into a plain JSON dict with ``type``, ``device`` and ``ts`` (ISO-8601,
 UTC) and back again; ``event_from_json`` picks the class from ``type``. To add an event
 (e.g. the printer's ``PrintJobStatus``), define a frozen slotted dataclass with a ``TYPE``
-class variable, ``to_json`` and ``from_json``, and add it to ``EVENT_TYPES``.
+class variable that derives from ``_JsonEvent`` (which gives it ``to_json`` and
+``from_json``), and add it to ``EVENT_TYPES``.
 
 Weights are integers in grams (house rule: integers for money and weight).
 """
@@ -11,9 +12,10 @@ Weights are integers in grams (house rule: integers for money and weight).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Literal, get_args
+from types import UnionType
+from typing import Any, ClassVar, Literal, Self, Union, get_args, get_origin, get_type_hints
 
 from devices.errors import InvalidEvent
 
@@ -40,8 +42,9 @@ def _field(data: Mapping[str, Any], name: str, kind: type | tuple[type, ...]) ->
         raise InvalidEvent(f"missing field {name!r} in {dict(data)!r}")
     value = data[name]
     # bool is an int in Python; a weight of True grams is a bug, not a weight.
-    if isinstance(value, bool) and kind is int:
-        raise InvalidEvent(f"field {name!r} must be int, got bool")
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(value, bool) and bool not in kinds:
+        raise InvalidEvent(f"field {name!r} must be {kind}, got bool")
     if not isinstance(value, kind):
         raise InvalidEvent(f"field {name!r} must be {kind}, got {type(value).__name__}")
     return value
@@ -63,8 +66,44 @@ def _expect_type(data: Mapping[str, Any], expected: str) -> None:
         raise InvalidEvent(f"expected type {expected!r}, got {data.get('type')!r}")
 
 
+class _JsonEvent:
+    """JSON of an event, from its dataclass fields: `type` plus every field, `ts` as
+    ISO-8601 UTC. Reading checks each field against its annotation (a bool is not an
+    int; `X | None` admits null; a Literal is checked by the class itself)."""
+
+    __slots__ = ()
+    TYPE: ClassVar[str]
+
+    def to_json(self) -> JsonDict:
+        out: JsonDict = {"type": self.TYPE}
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            out[f.name] = _ts_to_json(value) if f.name == "ts" else value
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        _expect_type(data, cls.TYPE)
+        hints = get_type_hints(cls)
+        values: dict[str, Any] = {}
+        for f in fields(cls):  # type: ignore[arg-type]
+            if f.name == "ts":
+                values["ts"] = _parse_ts(data)
+            else:
+                values[f.name] = _field(data, f.name, _runtime_kind(hints[f.name]))
+        return cls(**values)
+
+
+def _runtime_kind(hint: Any) -> type | tuple[type, ...]:
+    if get_origin(hint) is Literal:
+        return tuple({type(arg) for arg in get_args(hint)})
+    if isinstance(hint, UnionType) or get_origin(hint) is Union:
+        return tuple(arg for arg in get_args(hint))
+    return hint  # type: ignore[no-any-return]
+
+
 @dataclass(frozen=True, slots=True)
-class ScanEvent:
+class ScanEvent(_JsonEvent):
     """One barcode read: the decoded text, without the scanner's suffix (Enter, Tab)."""
 
     TYPE: ClassVar[str] = "scan"
@@ -76,28 +115,9 @@ class ScanEvent:
     def __post_init__(self) -> None:
         object.__setattr__(self, "ts", _check_ts(self.ts))
 
-    def to_json(self) -> JsonDict:
-        return {
-            "type": self.TYPE,
-            "device": self.device,
-            "code": self.code,
-            "symbology_hint": self.symbology_hint,
-            "ts": _ts_to_json(self.ts),
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> ScanEvent:
-        _expect_type(data, cls.TYPE)
-        return cls(
-            device=_field(data, "device", str),
-            code=_field(data, "code", str),
-            symbology_hint=_field(data, "symbology_hint", (str, type(None))),
-            ts=_parse_ts(data),
-        )
-
 
 @dataclass(frozen=True, slots=True)
-class WeightEvent:
+class WeightEvent(_JsonEvent):
     """A weight as the scale shows it (net when a tare is set), with its stability.
 
     ``grams`` means nothing while ``overload`` or ``underload`` is set (it is then 0 or
@@ -116,34 +136,9 @@ class WeightEvent:
     def __post_init__(self) -> None:
         object.__setattr__(self, "ts", _check_ts(self.ts))
 
-    def to_json(self) -> JsonDict:
-        return {
-            "type": self.TYPE,
-            "device": self.device,
-            "grams": self.grams,
-            "stable": self.stable,
-            "tare_grams": self.tare_grams,
-            "overload": self.overload,
-            "underload": self.underload,
-            "ts": _ts_to_json(self.ts),
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> WeightEvent:
-        _expect_type(data, cls.TYPE)
-        return cls(
-            device=_field(data, "device", str),
-            grams=_field(data, "grams", int),
-            stable=_field(data, "stable", bool),
-            tare_grams=_field(data, "tare_grams", int),
-            overload=_field(data, "overload", bool),
-            underload=_field(data, "underload", bool),
-            ts=_parse_ts(data),
-        )
-
 
 @dataclass(frozen=True, slots=True)
-class DeviceStatus:
+class DeviceStatus(_JsonEvent):
     """Whether a device is usable; the agent publishes it retained (and as its Last Will)."""
 
     TYPE: ClassVar[str] = "device_status"
@@ -159,32 +154,9 @@ class DeviceStatus:
             raise InvalidEvent(f"state must be one of {get_args(DeviceState)}, got {self.state!r}")
         object.__setattr__(self, "ts", _check_ts(self.ts))
 
-    def to_json(self) -> JsonDict:
-        return {
-            "type": self.TYPE,
-            "device": self.device,
-            "state": self.state,
-            "model": self.model,
-            "port": self.port,
-            "detail": self.detail,
-            "ts": _ts_to_json(self.ts),
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> DeviceStatus:
-        _expect_type(data, cls.TYPE)
-        return cls(
-            device=_field(data, "device", str),
-            state=_field(data, "state", str),
-            model=_field(data, "model", str),
-            port=_field(data, "port", str),
-            detail=_field(data, "detail", str),
-            ts=_parse_ts(data),
-        )
-
 
 @dataclass(frozen=True, slots=True)
-class PrintJobStatus:
+class PrintJobStatus(_JsonEvent):
     """A print job changed state on a printer's queue (queued, printed, retrying, cancelled).
 
     ``job_id`` is the id in that printer's durable queue; ``last_error`` says why a job
@@ -203,34 +175,9 @@ class PrintJobStatus:
     def __post_init__(self) -> None:
         object.__setattr__(self, "ts", _check_ts(self.ts))
 
-    def to_json(self) -> JsonDict:
-        return {
-            "type": self.TYPE,
-            "device": self.device,
-            "job_id": self.job_id,
-            "state": self.state,
-            "description": self.description,
-            "attempts": self.attempts,
-            "last_error": self.last_error,
-            "ts": _ts_to_json(self.ts),
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> PrintJobStatus:
-        _expect_type(data, cls.TYPE)
-        return cls(
-            device=_field(data, "device", str),
-            job_id=_field(data, "job_id", int),
-            state=_field(data, "state", str),
-            description=_field(data, "description", str),
-            attempts=_field(data, "attempts", int),
-            last_error=_field(data, "last_error", (str, type(None))),
-            ts=_parse_ts(data),
-        )
-
 
 @dataclass(frozen=True, slots=True)
-class CommandResult:
+class CommandResult(_JsonEvent):
     """The answer to one command sent on ``sf/dev/{device}/cmd``.
 
     ``command`` is the ``cmd`` field as received (``"?"`` when the payload had none);
@@ -250,34 +197,6 @@ class CommandResult:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ts", _check_ts(self.ts))
-
-    def to_json(self) -> JsonDict:
-        return {
-            "type": self.TYPE,
-            "device": self.device,
-            "command": self.command,
-            "request_id": self.request_id,
-            "ok": self.ok,
-            "detail": self.detail,
-            "job_id": self.job_id,
-            "ts": _ts_to_json(self.ts),
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> CommandResult:
-        _expect_type(data, cls.TYPE)
-        job_id = _field(data, "job_id", (int, type(None)))
-        if isinstance(job_id, bool):
-            raise InvalidEvent("field 'job_id' must be int or null, got bool")
-        return cls(
-            device=_field(data, "device", str),
-            command=_field(data, "command", str),
-            request_id=_field(data, "request_id", (str, type(None))),
-            ok=_field(data, "ok", bool),
-            detail=_field(data, "detail", str),
-            job_id=job_id,
-            ts=_parse_ts(data),
-        )
 
 
 DeviceEvent = ScanEvent | WeightEvent | DeviceStatus | PrintJobStatus | CommandResult
