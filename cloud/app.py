@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from cloud import api, pages
 from cloud.hub import Hub
 from cloud.settings import HubSettings
-from sync_protocol.errors import ShopfloorError, error_response
+from sync_protocol.errors import ShopfloorError
 from web_ui.mount import json_errors, mount_web_ui
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -31,7 +31,7 @@ def create_app(settings: HubSettings, *, with_ingest: bool = True) -> FastAPI:
     app = FastAPI(title="Shopfloor hub", lifespan=lifespan)
     app.state.hub = hub
     mount_web_ui(app, [TEMPLATES], timezone=settings.timezone)
-    json_errors(app, ShopfloorError, error_response)
+    json_errors(app, ShopfloorError)
     app.include_router(api.router)
     app.include_router(pages.router)
 

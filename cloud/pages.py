@@ -12,7 +12,8 @@ from fastapi.responses import HTMLResponse
 from cloud.deps import HubDep, PagesDep
 from cloud.services.catalog import set_catalog_item
 from cloud.views import consolidated_stock, node_rows
-from sync_protocol.errors import BusinessRuleError, ShopfloorError
+from domain.errors import BusinessRuleError
+from sync_protocol.errors import ShopfloorError
 
 router = APIRouter()
 

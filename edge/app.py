@@ -13,7 +13,7 @@ from edge import api, pages
 from edge.node import Node
 from edge.settings import EdgeSettings
 from edge.workstations import install as install_workstations
-from sync_protocol.errors import ShopfloorError, error_response
+from sync_protocol.errors import ShopfloorError
 from web_ui.mount import json_errors, mount_web_ui
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -33,7 +33,7 @@ def create_app(settings: EdgeSettings, *, with_sync: bool = True) -> FastAPI:
     app = FastAPI(title=f"Shopfloor node {settings.node_id}", lifespan=lifespan)
     app.state.node = node
     mount_web_ui(app, [TEMPLATES], timezone=settings.timezone)
-    json_errors(app, ShopfloorError, error_response)
+    json_errors(app, ShopfloorError)
     app.include_router(api.router)
     app.include_router(pages.router)
     install_workstations(app, node)

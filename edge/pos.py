@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sync_protocol.errors import BusinessRuleError, NotFound
+from domain.errors import BusinessRuleError, NotFound
 
 MAX_LINE_QTY = 100_000
 

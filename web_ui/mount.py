@@ -4,15 +4,14 @@ responses for the app's own error hierarchy."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from web_ui.csrf import CsrfMiddleware
+from web_ui.errors import error_body, status_of
 from web_ui.pages import PageRenderer
 from web_ui.rendering import make_templates, static_dir
 
@@ -25,16 +24,11 @@ def mount_web_ui(app: FastAPI, template_dirs: list[Path], *, timezone: str) -> P
     return pages
 
 
-def json_errors(
-    app: FastAPI,
-    error_type: type[Exception],
-    describe: Callable[[Any], tuple[int, dict[str, str]]],
-) -> None:
-    """Answer every `error_type` raised by a route with `describe(exc)`: the one place
-    errors become HTTP responses."""
+def json_errors(app: FastAPI, error_type: type[Exception]) -> None:
+    """Answer every `error_type` raised by a route with its status and both messages
+    (`web_ui.errors`)."""
 
     async def handler(_request: Request, exc: Exception) -> JSONResponse:
-        status, body = describe(exc)
-        return JSONResponse(body, status_code=status)
+        return JSONResponse(error_body(exc), status_code=status_of(exc))
 
     app.add_exception_handler(error_type, handler)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sync_protocol.errors import BusinessRuleError
+from domain.errors import BusinessRuleError
 from sync_protocol.ops import Op
 from sync_protocol.store import ReplicaStore
 

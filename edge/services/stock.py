@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from domain.errors import BusinessRuleError, NotFound
 from edge.pos import CartLine, PricedLine, price_cart
-from sync_protocol.errors import BusinessRuleError, NotFound
 from sync_protocol.ids import new_id
 from sync_protocol.store import ReplicaStore
 from sync_protocol.store.queries import catalog_item, sale_exists, stock_qty

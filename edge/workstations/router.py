@@ -41,6 +41,7 @@ from devices.events import (
     event_from_json,
     utc_now,
 )
+from domain.errors import BusinessRuleError, NotFound
 from edge.workstations.config import RoutingConfig, WorkstationConfig
 from edge.workstations.state import (
     CatalogHit,
@@ -50,7 +51,7 @@ from edge.workstations.state import (
     WeightView,
     WorkstationState,
 )
-from sync_protocol.errors import BusinessRuleError, NotFound, ShopfloorError
+from sync_protocol.errors import ShopfloorError
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,9 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.responses import StreamingResponse
 
+from domain.errors import NotFound
 from edge.workstations.service import WorkstationService
-from sync_protocol.errors import NotFound, ShopfloorError
+from sync_protocol.errors import ShopfloorError
 from web_ui.pages import PageRenderer
 from web_ui.rendering import locale_context
 
