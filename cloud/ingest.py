@@ -32,6 +32,12 @@ log = logging.getLogger(__name__)
 
 HUB = "cloud"
 
+GREET_AFTER = 1.0
+"""Seconds a node may be online (its presence says so) without saying hello before the
+hub greets it: its hello may have gone out before the hub (re)subscribed, e.g. right
+after a broker restart, and without a greeting the hub would only learn it is back at
+its next heartbeat."""
+
 
 class HubIngest:
     def __init__(
@@ -49,6 +55,8 @@ class HubIngest:
         self.shared = shared and broker.protocol == "5"
         self.config = config
         self.sessions: dict[str, SyncSession] = {}
+        # Nodes whose presence says online but that have not spoken yet, and since when.
+        self._unheard: dict[str, float] = {}
         self.link = MqttLink(f"sf-{tenant}-hub-{worker_id}", broker)
         self._pump = LinkPump(self.link, name="hub-ingest", handle=self._handle, tick=self._tick)
 
@@ -82,6 +90,13 @@ class HubIngest:
     # --- the pump ----------------------------------------------------------------------
 
     def _tick(self, now: float) -> None:
+        for node, since in list(self._unheard.items()):
+            session = self.sessions.get(node)
+            if session is None or session.connected:
+                del self._unheard[node]
+            elif now - since >= GREET_AFTER:
+                del self._unheard[node]
+                self._send(node, session.connect(now))
         for node, session in list(self.sessions.items()):
             self._send(node, session.tick(now))
 
@@ -90,6 +105,7 @@ class HubIngest:
             self.link.subscribe(all_up(self.tenant, shared=self.shared))
             self.link.subscribe(all_status(self.tenant))
         elif isinstance(event, Disconnected):
+            self._unheard.clear()
             for session in self.sessions.values():
                 session.disconnect()
         elif isinstance(event, Wake):
@@ -154,8 +170,13 @@ class HubIngest:
             return
         self.store.save_peer(node, connected=state == "online", seen_ms=int(now * 1000))
         session = self._session(node)
-        if session is not None and state == "offline":
+        if session is None:
+            return
+        if state == "offline":
+            self._unheard.pop(node, None)
             session.disconnect()
+        elif not session.connected:
+            self._unheard.setdefault(node, now)
 
     def _reject(self, node: str, reason: str, payload: bytes, now: float) -> None:
         log.warning("hub ingest rejected a message on node %s's topic: %s", node, reason)
