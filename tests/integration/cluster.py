@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from shopfloor_cli.broker import pdeathsig_prefix
 from sync_protocol.signing import NodeKey
 from tests.support.broker import BrokerProcess
 from tests.support.net import free_port, wait_for_port
+from tests.support.waiting import wait_for
 
 CATALOG = {
     "6901234567890": ("农夫山泉 550ml", 200),
@@ -188,17 +188,11 @@ def catalog_synced(cluster: Cluster, node: str, sku: str) -> Callable[[], bool]:
 def wait_until(
     check: Callable[[], bool], timeout: float, what: str, *, every: float = 0.2
 ) -> float:
-    """Poll until `check()` holds; return the seconds it took."""
-    start = time.monotonic()
-    while True:
-        try:
-            if check():
-                return time.monotonic() - start
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(every)
+    """Poll until `check()` holds; return the seconds it took. (To see the last reading
+    when it times out, use :func:`tests.support.waiting.wait_equal`.)"""
+    return wait_for(
+        check, bool, timeout=timeout, what=what, every=every, ignore=(httpx.HTTPError,)
+    ).seconds
 
 
 def add_hub_worker(cluster: Cluster, worker_id: str) -> str:

@@ -3,6 +3,8 @@
 - :mod:`tests.support.net`: free ports and waiting for a port to accept connections.
 - :mod:`tests.support.broker`: a private MQTT broker process (Mosquitto, else amqtt).
 - :mod:`tests.support.postgres`: throwaway PostgreSQL databases.
+- :mod:`tests.support.waiting`: polling for asynchronous state with a deadline and a
+  failure message that shows what was expected and what was seen.
 
 The broker runner and port helpers live in shopfloor_cli (the demo uses them too)
 and are re-exported here.
