@@ -8,8 +8,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from cloud.deps import HubDep
-from cloud.services.catalog import set_catalog_item
+from cloud.services.catalog import item_fields, set_catalog_item
 from cloud.views import consolidated_stock, node_rows
+from domain.catalog.queries import catalog as read_catalog
 
 router = APIRouter(prefix="/api")
 
@@ -50,14 +51,15 @@ def get_nodes(hub: HubDep) -> list[NodeOut]:
 
 @router.post("/catalog/items", response_model=OpOut)
 def post_catalog_item(body: CatalogItemIn, hub: HubDep) -> OpOut:
-    op = set_catalog_item(hub.store, body.sku, body.fields, body.actor)
+    op = set_catalog_item(hub.store, body.sku, item_fields(body.fields), body.actor)
     hub.ops_written()
     return OpOut(origin=op.origin, seq=op.seq)
 
 
 @router.get("/catalog")
 def get_catalog(hub: HubDep) -> dict[str, dict[str, Any]]:
-    return hub.store.catalog()
+    with hub.store.read() as conn:
+        return read_catalog(conn)
 
 
 @router.get("/ingest")

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 
 from cloud.deps import HubDep, PagesDep
-from cloud.services.catalog import set_catalog_item
+from cloud.services.catalog import item_fields, set_catalog_item
 from cloud.views import consolidated_stock, node_rows
 from domain.errors import BusinessRuleError
 from sync_protocol.errors import ShopfloorError
@@ -50,7 +50,7 @@ def catalog_form(
         fields: dict[str, str | int | None] = {"name": name.strip() or None}
         if price.strip():
             fields["price_fen"] = yuan_to_fen(price)
-        op = set_catalog_item(hub.store, sku, fields, "console")
+        op = set_catalog_item(hub.store, sku, item_fields(fields), "console")
         hub.ops_written()
         text = (
             f"已保存 {sku}（操作 {op.seq}）" if locale == "zh-CN" else f"Saved {sku} (op {op.seq})"

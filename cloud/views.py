@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cloud.registry import HUB, enrolled_nodes
+from domain.catalog.queries import catalog as read_catalog
+from domain.stock.queries import stock_levels
 from sync_protocol.store import ReplicaStore
 
 
@@ -23,8 +25,9 @@ class NodeRow:
 
 def consolidated_stock(store: ReplicaStore) -> dict[str, Any]:
     """Stock per SKU × location, with names, location labels and totals."""
-    levels = store.stock_levels()
-    catalog = store.catalog()
+    with store.read() as conn:
+        levels = stock_levels(conn)
+        catalog = read_catalog(conn)
     labels = {n.node_id: n.label for n in enrolled_nodes(store)}
     locations = sorted({loc for _, loc in levels} | set(labels))
     skus = sorted(set(catalog) | {sku for sku, _ in levels})

@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from domain.sales.rules import CartLine
 from edge.deps import NodeDep
-from edge.pos import CartLine
-from edge.services.stock import receive_stock, record_sale
+from edge.services.sales import record_sale
+from edge.services.stock import receive_stock
 from edge.views import stock_rows, sync_view
 
 router = APIRouter(prefix="/api")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from domain.registry import REGISTRY
 from edge.backup import clear_restored, was_restored
 from edge.settings import EdgeSettings
 from edge.sync_agent import SyncAgent
@@ -27,7 +28,9 @@ class Node:
     @classmethod
     def open(cls, settings: EdgeSettings, *, with_sync: bool = True) -> Node:
         key = NodeKey.load_or_create(settings.key_path)
-        ledger = ReplicaStore(settings.ledger_url, origin=settings.node_id, key=key)
+        ledger = ReplicaStore(
+            settings.ledger_url, origin=settings.node_id, key=key, registry=REGISTRY
+        )
         if settings.hub_public_key:
             ledger.enroll(HUB, settings.hub_public_key, label="hub")
         else:

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from domain.sales.queries import sales_totals
 from edge.deps import NodeDep, PagesDep
 from edge.views import stock_rows, sync_view
-from sync_protocol.store.queries import sales_totals
 
 router = APIRouter()
 

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.catalog.queries import catalog as read_catalog
+from domain.stock.queries import stock_levels
 from edge.node import Node
 
 
 def stock_rows(node: Node) -> list[dict[str, Any]]:
     """Every catalog item with its stock on hand here, items with stock first."""
-    levels = {
-        sku: qty for (sku, loc), qty in node.ledger.stock_levels().items() if loc == node.location
-    }
-    catalog = node.ledger.catalog()
+    with node.ledger.read() as conn:
+        levels = {
+            sku: qty for (sku, loc), qty in stock_levels(conn).items() if loc == node.location
+        }
+        catalog = read_catalog(conn)
     rows = [
         {
             "sku": sku,

@@ -86,6 +86,8 @@ def prepare(
     from cloud.registry import enroll_node
     from cloud.services.catalog import set_catalog_item
     from cloud.settings import HubSettings
+    from domain.catalog.kinds import ItemFields
+    from domain.catalog.queries import catalog as read_catalog
     from edge.settings import EdgeSettings
     from sync_protocol.signing import NodeKey
 
@@ -108,10 +110,12 @@ def prepare(
             settings.save()
             key = NodeKey.load_or_create(settings.key_path)
             enroll_node(hub.store, node.node_id, key.public_b64, node.label)
-        if not hub.store.catalog():
+        with hub.store.read() as conn:
+            empty = not read_catalog(conn)
+        if empty:
             for sku, name, price in CATALOG:
                 set_catalog_item(
-                    hub.store, sku, {"name": name, "price_fen": price, "unit": "件"}, "demo"
+                    hub.store, sku, ItemFields(name=name, price_fen=price, unit="件"), "demo"
                 )
     finally:
         hub.close()

@@ -14,7 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _run(args: argparse.Namespace) -> int:
-    from sync_protocol.simulation import run
+    from domain.simulation import run
 
     report = run(args.seed, nodes=args.nodes, writes=args.writes)
     print(report)

@@ -1,12 +1,12 @@
-"""Merge rules, as pure functions over ops. Every replica folds the same set of ops to
-the same state whatever order or how many times they arrive (tested by property
-tests); the SQL projections in `store/` implement exactly these rules incrementally.
+"""Generic merge rules, as pure functions over ops. Every replica folds the same set
+of ops to the same state whatever order or how many times they arrive (tested by
+property tests); the business areas build their folds and SQL projections from these.
 
-- Ledgers (stock moves, points, cash): a grow-only set of facts folded by sum.
-- Registers (catalog fields, profile fields): last writer wins per field, by
-  `(hlc, origin)` — the origin breaks ties so two replicas never disagree.
-- Sets (tags, barcodes): add-wins observed-remove: a remove only removes the adds it
-  saw, so a concurrent add survives.
+- Ledgers: a grow-only set of facts folded by sum (`unique` first: each op counts once).
+- Registers: last writer wins per field, by `(hlc, origin)` — the origin breaks ties
+  so two replicas never disagree.
+- Sets: add-wins observed-remove: a remove only removes the adds it saw, so a
+  concurrent add survives.
 """
 
 from __future__ import annotations
@@ -33,20 +33,6 @@ def unique(ops: Iterable[Op]) -> list[Op]:
     return list(seen.values())
 
 
-# --- ledgers ---------------------------------------------------------------------------
-
-
-def stock_on_hand(ops: Iterable[Op]) -> dict[tuple[str, str], int]:
-    """Fold `stock.moved` facts to quantity per (sku, location)."""
-    totals: dict[tuple[str, str], int] = {}
-    for op in unique(ops):
-        if op.kind != "stock.moved":
-            continue
-        key = (str(op.body["sku"]), str(op.body["location"]))
-        totals[key] = totals.get(key, 0) + int(op.body["qty"])
-    return totals
-
-
 # --- registers -------------------------------------------------------------------------
 
 
@@ -66,17 +52,6 @@ def lww_assign(
         if existing is None or stamp > existing.stamp:
             out[name] = RegisterValue(value, stamp)
     return out
-
-
-def catalog(ops: Iterable[Op]) -> dict[str, dict[str, Any]]:
-    """Fold `catalog.item_set` writes to the current fields of each SKU."""
-    items: dict[str, dict[str, RegisterValue]] = {}
-    for op in unique(ops):
-        if op.kind != "catalog.item_set":
-            continue
-        sku = str(op.body["sku"])
-        items[sku] = lww_assign(items.get(sku, {}), op.body["fields"], stamp_of(op))
-    return {sku: {k: rv.value for k, rv in fields.items()} for sku, fields in items.items()}
 
 
 # --- add-wins observed-remove sets -----------------------------------------------------

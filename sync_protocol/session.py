@@ -212,7 +212,9 @@ class SyncSession:
         good: list[Op] = []
         for op in page.ops:
             self.stats.ops_received += 1
-            reason = self.accept(op) or self._signature_problem(op)
+            reason = (
+                self.accept(op) or self._signature_problem(op) or self.replica.registry.problem(op)
+            )
             if reason is not None:
                 self._incident("rejected", reason, now, op=op)
                 continue

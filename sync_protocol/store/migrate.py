@@ -1,9 +1,11 @@
 """Schema migrations of the replica store: Alembic, driven from code.
 
-Every store brings its database to the newest revision when it opens
+Every store brings its database to the newest revisions when it opens
 (`ReplicaStore.__init__` calls `upgrade_to_head`), on the edge's SQLite and on the
 hub's SQLite or PostgreSQL alike. No alembic.ini is read: `alembic_config` points
-Alembic at the `migrations/` directory shipped beside this module.
+Alembic at the `migrations/` directory shipped beside this module (the `core` branch:
+the store's own tables) plus one folder of revisions per registered area, each its own
+branch (`areas`); `upgrade_to_head` brings every branch to its head.
 
 The whole upgrade is one transaction, and only one process does it at a time:
 
@@ -22,9 +24,7 @@ present, `alembic_version` is not) is stamped at `INITIAL_REVISION`, then upgrad
 its rows are kept. A database a newer release already migrated is used as it is
 (revisions only add). See docs/migrations.md for how to add a revision.
 
-    python -m sync_protocol.store.migrations current  URL
-    python -m sync_protocol.store.migrations upgrade  URL
-    python -m sync_protocol.store.migrations revision -m "add peers.region" [--empty]
+The command line (`main`) is run with the areas by `python -m domain.migrations`.
 """
 
 from __future__ import annotations
@@ -34,18 +34,21 @@ import functools
 import hashlib
 import importlib.util
 import logging
+import os
 import re
 import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import Script, ScriptDirectory
-from sqlalchemy import Connection, Engine, inspect, text
+from alembic.script.revision import RevisionError
+from sqlalchemy import Connection, Engine, MetaData, inspect, text
 from sqlalchemy.exc import OperationalError
 
 from sync_protocol.errors import ConfigurationError, ShopfloorError
@@ -53,23 +56,14 @@ from sync_protocol.store.dialect import make_engines
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 INITIAL_REVISION = "0001_replica_store"
+CORE_BRANCH = "core"
 VERSION_TABLE = "alembic_version"  # Alembic's default name
 
-# The tables INITIAL_REVISION creates: what a pre-migration `create_all` database holds.
+# The tables INITIAL_REVISION creates: what a pre-migration `create_all` database holds
+# (it held the first areas' projections too; their own branches make those anew).
 # Frozen on purpose; tables added later come from later revisions, not from here.
 INITIAL_TABLES = frozenset(
-    {
-        "ops",
-        "heads",
-        "pending_ops",
-        "peers",
-        "sync_incidents",
-        "keyring",
-        "meta",
-        "stock_levels",
-        "catalog_fields",
-        "sales",
-    }
+    {"ops", "heads", "pending_ops", "peers", "sync_incidents", "keyring", "meta"}
 )
 
 # One 64-bit key for "replica store schema migration", the same in every process.
@@ -81,48 +75,93 @@ _in_process = threading.Lock()
 log = logging.getLogger(__name__)
 
 
-def alembic_config(connection: Connection | None = None, *, location: Path = MIGRATIONS) -> Config:
-    """An Alembic config built in code; `connection` is what env.py migrates."""
+@dataclass(frozen=True)
+class Upgrade:
+    """What `upgrade_to_head` did: the heads the database is at now, and the folders
+    of revisions whose branch moved (an area whose projection must be rebuilt)."""
+
+    heads: tuple[str, ...]
+    moved: frozenset[Path]
+
+
+def alembic_config(
+    connection: Connection | None = None,
+    *,
+    location: Path = MIGRATIONS,
+    areas: Sequence[Path] = (),
+    target_metadata: Sequence[MetaData] = (),
+) -> Config:
+    """An Alembic config built in code; `connection` is what env.py migrates. The
+    revisions are the core's (`location/versions`) and each area folder's."""
     config = Config()
     config.set_main_option("script_location", _escaped(location))
     config.set_main_option("path_separator", "os")
+    folders = [location / "versions", *areas]
+    config.set_main_option("version_locations", os.pathsep.join(_escaped(f) for f in folders))
     config.set_main_option("file_template", "%%(rev)s")  # file name = revision id
+    config.attributes["target_metadata"] = list(target_metadata)
     if connection is not None:
         config.attributes["connection"] = connection
     return config
 
 
+def head_revisions(location: Path = MIGRATIONS, areas: Sequence[Path] = ()) -> tuple[str, ...]:
+    """The newest revision of each branch this code knows, sorted."""
+    script = ScriptDirectory.from_config(alembic_config(location=location, areas=areas))
+    heads = tuple(sorted(script.get_heads()))
+    if not heads:
+        raise ConfigurationError(f"no migrations found in {location}")
+    return heads
+
+
 def head_revision(location: Path = MIGRATIONS) -> str:
-    """The newest revision this code knows."""
-    head = ScriptDirectory.from_config(alembic_config(location=location)).get_current_head()
+    """The newest revision of the core branch (the store's own tables)."""
+    script = ScriptDirectory.from_config(alembic_config(location=location))
+    head = script.get_current_head()
     if head is None:
         raise ConfigurationError(f"no migrations found in {location}")
     return head
 
 
-def current_revision(engine: Engine) -> str | None:
-    """The revision the database is at; None if it was never migrated (empty, or made
-    by `create_all` before migrations existed)."""
+def current_heads(engine: Engine) -> tuple[str, ...]:
+    """The revisions the database is at, sorted; empty if it was never migrated
+    (empty, or made by `create_all` before migrations existed)."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return tuple(sorted(MigrationContext.configure(conn).get_current_heads()))
 
 
-def upgrade_to_head(engine: Engine, *, location: Path = MIGRATIONS) -> str:
-    """Bring the database to the newest revision and return it. Safe to call from many
-    processes at once, and a no-op when the database is already there; one transaction,
-    so a failing revision leaves the database as it was. On SQLite pass the write
-    engine of `dialect.make_engines` (BEGIN IMMEDIATE). `location` is for tests."""
+def upgrade_to_head(
+    engine: Engine,
+    *,
+    location: Path = MIGRATIONS,
+    areas: Sequence[Path] = (),
+    target_metadata: Sequence[MetaData] = (),
+) -> Upgrade:
+    """Bring every branch of the database to its newest revision. Safe to call from
+    many processes at once, and a no-op when the database is already there; one
+    transaction, so a failing revision leaves the database as it was. On SQLite pass
+    the write engine of `dialect.make_engines` (BEGIN IMMEDIATE). `location` is for
+    tests; `areas` are the folders of the registered areas' revisions."""
     with _in_process, engine.connect() as conn, _database_lock(conn), conn.begin():
-        config = alembic_config(conn, location=location)
+        config = alembic_config(
+            conn, location=location, areas=areas, target_metadata=target_metadata
+        )
         _stamp_if_made_by_create_all(conn, config)
-        newer = _revisions_newer_than_this_release(conn, location)
+        newer = _revisions_newer_than_this_release(conn, location, areas)
         if newer:
-            return newer
-        command.upgrade(config, "head")
-        current = MigrationContext.configure(conn).get_current_revision()
-    if current is None:
+            return Upgrade(tuple(newer.split(", ")), frozenset())
+        before = set(MigrationContext.configure(conn).get_current_heads())
+        command.upgrade(config, "heads")
+        after = set(MigrationContext.configure(conn).get_current_heads())
+    if not after:
         raise ConfigurationError(f"no migrations found in {location}")
-    return current
+    script = ScriptDirectory.from_config(config)
+    moved: set[Path] = set()
+    for rev in after - before:
+        revision = script.get_revision(rev)
+        if revision is not None and revision.path:
+            moved.add(Path(revision.path).parent)
+    return Upgrade(tuple(sorted(after)), frozenset(moved))
 
 
 @contextmanager
@@ -163,13 +202,16 @@ def _stamp_if_made_by_create_all(conn: Connection, config: Config) -> None:
     command.stamp(config, INITIAL_REVISION)
 
 
-def _revisions_newer_than_this_release(conn: Connection, location: Path) -> str | None:
+def _revisions_newer_than_this_release(
+    conn: Connection, location: Path, areas: Sequence[Path]
+) -> str | None:
     """A database already migrated by a newer release is left as it is: revisions only
     add (docs/migrations.md), so this release still reads and writes it, as it must
     while a rolling upgrade or a rollback has both releases running. Anything else at
     an unknown revision is not a replica store, and is refused."""
     heads = MigrationContext.configure(conn).get_current_heads()
-    known = _known_revisions(location, (location / "versions").stat().st_mtime_ns)
+    folders = (location / "versions", *areas)
+    known = _known_revisions(location, tuple((f, f.stat().st_mtime_ns) for f in folders))
     unknown = sorted(set(heads) - known)
     if not unknown:
         return None
@@ -191,36 +233,68 @@ def _revisions_newer_than_this_release(conn: Connection, location: Path) -> str 
 
 
 @functools.cache
-def _known_revisions(location: Path, _version: int) -> frozenset[str]:
-    """Cached per state of the versions directory (its mtime changes with every file)."""
-    script = ScriptDirectory.from_config(alembic_config(location=location))
+def _known_revisions(location: Path, folders: tuple[tuple[Path, int], ...]) -> frozenset[str]:
+    """Cached per state of the folders (a folder's mtime changes with every file)."""
+    areas = [folder for folder, _ in folders[1:]]
+    script = ScriptDirectory.from_config(alembic_config(location=location, areas=areas))
     return frozenset(s.revision for s in script.walk_revisions())
 
 
 # --- making a new revision --------------------------------------------------------------
 
 
-def new_revision(message: str, *, autogenerate: bool = True, location: Path = MIGRATIONS) -> Path:
-    """Write the next revision file (`NNNN_slug.py`) and return its path.
+def new_revision(
+    message: str,
+    *,
+    autogenerate: bool = True,
+    location: Path = MIGRATIONS,
+    branch: str = CORE_BRANCH,
+    areas: Sequence[Path] = (),
+    target_metadata: Sequence[MetaData] = (),
+) -> Path:
+    """Write the next revision of `branch` and return its path: `NNNN_slug.py` for the
+    core, `<branch>_NNNN_slug.py` in the area's folder (one of `areas`, named after
+    the branch's area) for an area; an area's first revision starts its branch.
 
-    With `autogenerate`, its body is the difference between `schema.metadata` and a
-    scratch in-memory SQLite database upgraded to the current head, rendered as batch
-    operations (which run on SQLite and PostgreSQL alike). Review it before committing.
+    With `autogenerate`, its body is the difference between the metadata (the core's
+    `schema.metadata` and `target_metadata`) and a scratch in-memory SQLite database
+    upgraded to every head, rendered as batch operations (which run on SQLite and
+    PostgreSQL alike). Review it before committing.
     """
-    head = head_revision(location)
-    number = re.match(r"\d+", head)
-    if number is None:
-        raise ConfigurationError(f"head revision {head!r} does not start with a number")
+    script_dir = ScriptDirectory.from_config(alembic_config(location=location, areas=areas))
+    if branch == CORE_BRANCH:
+        folder = location / "versions"
+    else:
+        named = [f for f in areas if f.parent.name == branch]
+        if not named:
+            raise ConfigurationError(f"no migrations folder for the area {branch!r}")
+        folder = named[0]
+    try:
+        head = script_dir.revision_map.get_current_head(branch)
+    except RevisionError:  # no revision carries the label yet: the area's first
+        head = None
+    number = re.search(r"(\d+)", head.removeprefix(f"{branch}_")) if head else None
+    if head is not None and number is None:
+        raise ConfigurationError(f"head revision {head!r} carries no number")
+    nxt = int(number.group(1)) + 1 if number else 1
     slug = re.sub(r"[^0-9a-z]+", "_", message.lower()).strip("_")[:40] or "migration"
-    rev_id = f"{int(number.group()) + 1:04d}_{slug}"
+    rev_id = f"{nxt:04d}_{slug}" if branch == CORE_BRANCH else f"{branch}_{nxt:04d}_{slug}"
     engine, _ = make_engines("sqlite://", durable=False)
     try:
         with _in_process, engine.connect() as conn, conn.begin():
-            config = alembic_config(conn, location=location)
-            command.upgrade(config, "head")
+            config = alembic_config(
+                conn, location=location, areas=areas, target_metadata=target_metadata
+            )
+            command.upgrade(config, "heads")
             _format_with_ruff(config)
             script = command.revision(
-                config, message=message, autogenerate=autogenerate, rev_id=rev_id
+                config,
+                message=message,
+                autogenerate=autogenerate,
+                rev_id=rev_id,
+                head=f"{branch}@head" if head else "base",
+                branch_label=None if head else branch,
+                version_path=str(folder),
             )
     finally:
         engine.dispose()
@@ -250,31 +324,47 @@ def _escaped(path: Path) -> str:
 # --- command line -----------------------------------------------------------------------
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    prog: str = "python -m domain.migrations",
+    areas: Sequence[Path] = (),
+    target_metadata: Sequence[MetaData] = (),
+) -> int:
+    """`current|upgrade URL`, `revision -m MSG [--area NAME] [--empty]`, over the core
+    branch and the given areas' branches."""
     parser = argparse.ArgumentParser(
-        prog="python -m sync_protocol.store.migrations",
-        description="Schema migrations of the replica store (Alembic).",
+        prog=prog, description="Schema migrations of the replica store (Alembic)."
     )
     sub = parser.add_subparsers(dest="command", required=True)
     for name, what in (
-        ("current", "print the database's revision, or 'none'"),
-        ("upgrade", "bring the database to the newest revision"),
+        ("current", "print the database's revisions, or 'none'"),
+        ("upgrade", "bring every branch of the database to its newest revision"),
     ):
         sub.add_parser(name, help=what).add_argument("url", help="SQLAlchemy database URL")
     rev = sub.add_parser("revision", help="write the next revision file, autogenerated")
     rev.add_argument("-m", "--message", required=True)
+    rev.add_argument("--area", default=CORE_BRANCH, help="the branch: core or an area's name")
     rev.add_argument("--empty", action="store_true", help="do not autogenerate the body")
     args = parser.parse_args(argv)
     try:
         if args.command == "revision":
-            print(new_revision(args.message, autogenerate=not args.empty))
+            path = new_revision(
+                args.message,
+                autogenerate=not args.empty,
+                branch=args.area,
+                areas=areas,
+                target_metadata=target_metadata,
+            )
+            print(path)
             return 0
         engine, read = make_engines(args.url)
         try:
             if args.command == "current":
-                print(current_revision(read) or "none")
+                print(" ".join(current_heads(read)) or "none")
             else:
-                print(upgrade_to_head(engine))
+                done = upgrade_to_head(engine, areas=areas, target_metadata=target_metadata)
+                print(" ".join(done.heads))
         finally:
             engine.dispose()
             read.dispose()

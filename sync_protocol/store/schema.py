@@ -1,5 +1,7 @@
-"""Tables of a replica. Replicated tables carry no unique constraint beyond their key,
-so any order of arrival can be stored (DESIGN §4, schema evolution)."""
+"""The replica store's own tables: ops, heads, held ops, peers, incidents, keys, meta.
+The business areas' projection tables are declared by the areas (registry).
+Replicated tables carry no unique constraint beyond their key, so any order of arrival
+can be stored (DESIGN §4, schema evolution)."""
 
 from __future__ import annotations
 
@@ -83,39 +85,3 @@ meta = Table(
     Column("key", ID, primary_key=True),
     Column("value", Text, nullable=False),
 )
-
-# --- projections: derived from ops, rebuildable ----------------------------------------
-
-stock_levels = Table(
-    "stock_levels",
-    metadata,
-    Column("sku", ID, primary_key=True),
-    Column("location", ID, primary_key=True),
-    Column("qty", BigInteger, nullable=False),
-)
-
-catalog_fields = Table(
-    "catalog_fields",
-    metadata,
-    Column("sku", ID, primary_key=True),
-    Column("field", ID, primary_key=True),
-    Column("value", Text, nullable=False),  # JSON
-    Column("hlc", BigInteger, nullable=False),
-    Column("origin", ID, nullable=False),
-)
-
-sales = Table(
-    "sales",
-    metadata,
-    Column("sale_id", ID, primary_key=True),
-    Column("origin", ID, nullable=False),
-    Column("seq", BigInteger, nullable=False),
-    Column("location", ID, nullable=False),
-    Column("total_fen", BigInteger, nullable=False),
-    Column("lines", Text, nullable=False),
-    Column("payment", ID, nullable=False),
-    Column("hlc", BigInteger, nullable=False),
-    Column("actor", ID, nullable=False),
-)
-
-PROJECTIONS = (stock_levels, catalog_fields, sales)

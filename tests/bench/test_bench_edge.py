@@ -14,13 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from edge.pos import CartLine
-from edge.services.stock import receive_stock, record_sale
+from domain.registry import REGISTRY
+from domain.sales.rules import CartLine
+from edge.services.sales import record_sale
+from edge.services.stock import receive_stock
 from sync_protocol.signing import NodeKey
 from sync_protocol.store import ReplicaStore
 from tests.bench.baselines import RawSqliteLedger
 from tests.bench.report import Results, Row, Table, interleave, timed
 from tests.bench.workload import SKU, STORE, sale_ops
+from tests.sync.replicas import stock_of
 
 ROUNDS = 5
 PER_ROUND = 300
@@ -30,7 +33,9 @@ BASELINE = "sqlite3, same file system and pragmas (WAL, synchronous=FULL), 1 INS
 
 @pytest.fixture
 def ledger(tmp_path: Path) -> Iterator[ReplicaStore]:
-    store = ReplicaStore(f"sqlite:///{tmp_path}/ledger.db", origin=STORE, key=NodeKey.generate())
+    store = ReplicaStore(
+        f"sqlite:///{tmp_path}/ledger.db", origin=STORE, key=NodeKey.generate(), registry=REGISTRY
+    )
     item = {"sku": SKU, "fields": {"name": "可口可乐 330ml", "price_fen": 350}}
     with store.write() as txn:
         txn.append("catalog.item_set", item, "hq")
@@ -88,7 +93,7 @@ def test_receive_stock_against_raw_sqlite(
         ROUNDS, lambda: timed(receive, PER_ROUND), lambda: timed(raw_ledger.commit_rows, PER_ROUND)
     )
 
-    assert ledger.stock_levels()[(SKU, STORE)] == 12 * (WARMUP + ROUNDS * PER_ROUND)
+    assert stock_of(ledger)[(SKU, STORE)] == 12 * (WARMUP + ROUNDS * PER_ROUND)
     bench_results.add(
         Table(
             "Edge recording: receive_stock on a SQLite file",

@@ -25,6 +25,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from cloud.ingest import HubIngest
+from domain.registry import REGISTRY
 from edge.sync_agent import SyncAgent
 from sync_protocol.store import ReplicaStore
 from sync_protocol.topics import NodeTopics
@@ -92,7 +93,9 @@ def test_sync_over_mqtt_against_raw_paho(
         base = tmp_path / tenant
         base.mkdir()
         hub = open_hub(f"sqlite:///{base}/hub.db", edge_history)
-        edge = ReplicaStore(f"sqlite:///{base}/edge.db", origin=origin, key=edge_history.key)
+        edge = ReplicaStore(
+            f"sqlite:///{base}/edge.db", origin=origin, key=edge_history.key, registry=REGISTRY
+        )
         assert hub.key is not None
         edge.enroll(HUB, hub.key.public_b64, label="hub")
         edge.apply(edge_history.ops[:N_OPS])  # written while offline: all of it unsent

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from sync_protocol.simulation import SimReport, run
+from domain.simulation import SimReport, run
 from tests.bench.report import Rate, Results, Row, Sample, Table
 
 SEEDS = range(20)

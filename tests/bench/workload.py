@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from domain.registry import REGISTRY
 from sync_protocol.hlc import HybridClock
 from sync_protocol.ids import new_id
 from sync_protocol.messages import OpsPage, encode
@@ -83,7 +84,7 @@ def sale_ops(key: NodeKey, origin: str, n_ops: int) -> list[Op]:
 
 def open_hub(url: str, *enrolled: EdgeHistory) -> ReplicaStore:
     """An empty hub store (own key) that knows the stores' public keys."""
-    hub = ReplicaStore(url, origin=HUB, key=NodeKey.generate())
+    hub = ReplicaStore(url, origin=HUB, key=NodeKey.generate(), registry=REGISTRY)
     for history in enrolled:
         hub.enroll(history.origin, history.key.public_b64, label=history.origin)
     return hub

@@ -18,6 +18,7 @@ from cloud.hub import Hub
 from cloud.registry import enroll_node
 from cloud.services.catalog import set_catalog_item
 from cloud.settings import HubSettings
+from domain.catalog.kinds import ItemFields
 from edge.settings import EdgeSettings
 from shopfloor_cli.broker import pdeathsig_prefix
 from sync_protocol.signing import NodeKey
@@ -83,7 +84,7 @@ class Cluster:
                     self.base / f"{node_id}.log",
                 )
             for sku, (name, price) in CATALOG.items():
-                set_catalog_item(hub.store, sku, {"name": name, "price_fen": price}, "test")
+                set_catalog_item(hub.store, sku, ItemFields(name=name, price_fen=price), "test")
         finally:
             hub.close()
         hub_port = free_port()

@@ -10,6 +10,7 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from domain.registry import REGISTRY
 from sync_protocol.messages import OpsPage, encode
 from sync_protocol.ops import Op
 from sync_protocol.signing import NodeKey
@@ -124,7 +125,9 @@ def test_a_replayed_old_batch_changes_nothing(intruder: tuple[Cluster, paho.Clie
     cluster, client = intruder
     cluster.post("store-1", "/api/stock/receive", {"sku": COLA, "qty": 7})
     wait_until(lambda: held(cluster, "store-1") == 1, 20, "the receipt to reach the hub")
-    ledger = ReplicaStore(f"sqlite:///{cluster.base / 'store-1' / 'ledger.db'}", origin="store-1")
+    ledger = ReplicaStore(
+        f"sqlite:///{cluster.base / 'store-1' / 'ledger.db'}", origin="store-1", registry=REGISTRY
+    )
     try:
         old_batch = OpsPage("store-1", ledger.ops_range("store-1", 1, 1))
     finally:

@@ -11,6 +11,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from domain.registry import REGISTRY
+from domain.sales.tables import sales as sales_table
 from sync_protocol.store import ReplicaStore, schema
 from tests.integration.cluster import CATALOG, Cluster, wait_until
 
@@ -45,10 +47,12 @@ def post_sales(
 
 
 def ledger_facts(cluster: Cluster) -> tuple[set[str], list[tuple[str, int, str]], int]:
-    store = ReplicaStore(f"sqlite:///{cluster.base / 'store-1' / 'ledger.db'}", origin="store-1")
+    store = ReplicaStore(
+        f"sqlite:///{cluster.base / 'store-1' / 'ledger.db'}", origin="store-1", registry=REGISTRY
+    )
     try:
         with store.read() as conn:
-            sales = {r.sale_id for r in conn.execute(select(schema.sales.c.sale_id))}
+            sales = {r.sale_id for r in conn.execute(select(sales_table.c.sale_id))}
             ops = [
                 (r.kind, r.seq, r.body)
                 for r in conn.execute(
@@ -114,10 +118,10 @@ def test_sigkill_during_2000_sales_loses_nothing_and_the_hub_gets_each_once(
     )
     print(f"hub caught up {head} ops in {took:.2f}s")
     assert cluster.hub_stock() == {(COLA, "store-1"): -TOTAL_SALES}
-    hub = ReplicaStore(cluster.hub_db, origin="cloud")
+    hub = ReplicaStore(cluster.hub_db, origin="cloud", registry=REGISTRY)
     try:
         with hub.read() as conn:
-            hub_sales = [r.sale_id for r in conn.execute(select(schema.sales.c.sale_id))]
+            hub_sales = [r.sale_id for r in conn.execute(select(sales_table.c.sale_id))]
         assert sorted(hub_sales) == sorted(sale_ids)
         assert hub.count_ops() == head + len(CATALOG)
     finally:

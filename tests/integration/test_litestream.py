@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+from domain.registry import REGISTRY
 from edge import backup
 from edge.settings import EdgeSettings
 from sync_protocol.errors import ConfigurationError
@@ -71,7 +72,7 @@ def replacement_for(settings: EdgeSettings, data_dir: Path) -> EdgeSettings:
 
 def open_ledger(settings: EdgeSettings) -> ReplicaStore:
     key = NodeKey.load_or_create(settings.key_path)
-    return ReplicaStore(settings.ledger_url, origin=settings.node_id, key=key)
+    return ReplicaStore(settings.ledger_url, origin=settings.node_id, key=key, registry=REGISTRY)
 
 
 def receive(store: ReplicaStore, n: int, sku: str = "A") -> list[Op]:
@@ -91,7 +92,7 @@ def receive(store: ReplicaStore, n: int, sku: str = "A") -> list[Op]:
 
 def read_ops(db: Path) -> tuple[list[Op], str]:
     """All ops of a ledger file and the node's range checksum over them."""
-    store = ReplicaStore(f"sqlite:///{db}", origin=NODE)
+    store = ReplicaStore(f"sqlite:///{db}", origin=NODE, registry=REGISTRY)
     try:
         head = store.head(NODE)
         return store.all_ops(), store.range_checksum(NODE, 1, head)
@@ -478,10 +479,13 @@ import sys, time
 from pathlib import Path
 from sync_protocol.signing import NodeKey
 from sync_protocol.store import ReplicaStore
+from domain.registry import REGISTRY
 
 data_dir, n = Path(sys.argv[1]), int(sys.argv[2])
 key = NodeKey.load_or_create(data_dir / "node_key.pem")
-store = ReplicaStore(f"sqlite:///{data_dir / 'ledger.db'}", origin="store-1", key=key)
+store = ReplicaStore(
+    f"sqlite:///{data_dir / 'ledger.db'}", origin="store-1", key=key, registry=REGISTRY
+)
 
 def receive(k):
     for _ in range(k):

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from domain.registry import REGISTRY
 from sync_protocol.store import ReplicaStore
 
 
@@ -37,7 +38,7 @@ def test_the_readme_commands_set_up_a_hub_and_an_enrolled_node(tmp_path: Path) -
         "cloud", "enroll-node", "store-sh-xuhui", "--public-key", node_key,
         "--label", "上海徐汇店", "--data-dir", str(hub_dir),
     )  # fmt: skip
-    hub = ReplicaStore(f"sqlite:///{hub_dir / 'hub.db'}", origin="cloud")
+    hub = ReplicaStore(f"sqlite:///{hub_dir / 'hub.db'}", origin="cloud", registry=REGISTRY)
     try:
         assert ("store-sh-xuhui", "上海徐汇店") in hub.enrolled()
     finally:

@@ -26,6 +26,7 @@ from edge.workstations.config import DeviceBrokerAddress, RoutingConfig, Worksta
 from sync_protocol.errors import ConfigurationError
 from tests.support.broker import BrokerProcess
 from tests.support.serving import serving
+from tests.sync.replicas import stock_of
 
 TIMEOUT = 10.0
 COLA_BARCODE = "6902538005141"  # the item's barcode field; its SKU is "COLA-330"
@@ -222,7 +223,7 @@ def test_a_scan_at_the_receiving_desk_is_received_with_the_quantity_typed_in(sto
     )
 
     assert response.status_code == 200 and "已收货 可口可乐 330ml ×24" in response.text
-    assert store.node.ledger.stock_levels()[("COLA-330", "store-1")] == 24
+    assert stock_of(store.node.ledger)[("COLA-330", "store-1")] == 24
     assert store.view("recv-1")["pending"] is None
 
 

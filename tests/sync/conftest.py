@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from domain.registry import REGISTRY
 from sync_protocol.signing import NodeKey
 from sync_protocol.store import ReplicaStore
 
@@ -24,7 +25,9 @@ def make_store(replica_url: str) -> Iterator[Callable[..., ReplicaStore]]:
 
     def make(origin: str, *, key: NodeKey | None = None, url: str | None = None) -> ReplicaStore:
         chosen = url or (replica_url if not made else "sqlite://")
-        store = ReplicaStore(chosen, origin=origin, key=key or NodeKey.generate())
+        store = ReplicaStore(
+            chosen, origin=origin, key=key or NodeKey.generate(), registry=REGISTRY
+        )
         made.append(store)
         return store
 

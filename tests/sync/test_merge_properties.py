@@ -5,9 +5,13 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from domain.catalog.rules import catalog as fold_catalog
+from domain.registry import REGISTRY
+from domain.stock.rules import stock_on_hand
 from sync_protocol import merge
 from sync_protocol.ops import Op
 from sync_protocol.store import ReplicaStore
+from tests.sync.replicas import catalog_of, stock_of
 
 ORIGINS = ("cloud", "store-1", "wh-1")
 SKUS = ("A", "B")
@@ -65,12 +69,12 @@ def tag_state(ops: list[Op]) -> frozenset[object]:
 def test_stock_ledger_is_order_and_duplicate_insensitive(
     ops: list[Op], data: st.DataObject
 ) -> None:
-    assert merge.stock_on_hand(shuffled_with_duplicates(data, ops)) == merge.stock_on_hand(ops)
+    assert stock_on_hand(shuffled_with_duplicates(data, ops)) == stock_on_hand(ops)
 
 
 @given(op_lists(), st.data())
 def test_catalog_registers_converge_whatever_the_order(ops: list[Op], data: st.DataObject) -> None:
-    assert merge.catalog(shuffled_with_duplicates(data, ops)) == merge.catalog(ops)
+    assert fold_catalog(shuffled_with_duplicates(data, ops)) == fold_catalog(ops)
 
 
 @given(op_lists(), st.data())
@@ -91,7 +95,7 @@ def test_a_remove_does_not_remove_a_concurrent_add_it_did_not_observe() -> None:
 def test_equal_hlc_is_broken_by_origin_so_replicas_agree() -> None:
     a = Op("store-1", 1, 9, "catalog.item_set", 1, "t", {"sku": "A", "fields": {"price_fen": 100}})
     b = Op("wh-1", 1, 9, "catalog.item_set", 1, "t", {"sku": "A", "fields": {"price_fen": 200}})
-    assert merge.catalog([a, b]) == merge.catalog([b, a]) == {"A": {"price_fen": 200}}
+    assert fold_catalog([a, b]) == fold_catalog([b, a]) == {"A": {"price_fen": 200}}
 
 
 @settings(max_examples=40, deadline=None)
@@ -99,12 +103,12 @@ def test_equal_hlc_is_broken_by_origin_so_replicas_agree() -> None:
 def test_store_projections_equal_the_pure_fold_in_any_arrival_order(
     ops: list[Op], data: st.DataObject
 ) -> None:
-    store = ReplicaStore("sqlite://", origin="observer", durable=False)
+    store = ReplicaStore("sqlite://", origin="observer", durable=False, registry=REGISTRY)
     try:
         for op in shuffled_with_duplicates(data, ops):
             store.apply([op])
-        assert store.stock_levels() == {k: v for k, v in merge.stock_on_hand(ops).items()}
-        assert store.catalog() == merge.catalog(ops)
+        assert stock_of(store) == {k: v for k, v in stock_on_hand(ops).items()}
+        assert catalog_of(store) == fold_catalog(ops)
         assert store.count_ops() == len(ops)
     finally:
         store.close()

@@ -16,17 +16,29 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, insert, inspect, select, text
+from sqlalchemy import Engine, MetaData, insert, inspect, select, text
 
+from domain.migrations import main as migrations_cli
+from domain.registry import REGISTRY
 from sync_protocol.errors import ConfigurationError
 from sync_protocol.signing import NodeKey
 from sync_protocol.store import ReplicaStore, migrate, schema
 from sync_protocol.store.dialect import make_engines
 from tests.support import postgres
-from tests.sync.replicas import receive
+from tests.sync.replicas import receive, stock_of
 
 REPO = Path(__file__).resolve().parents[2]
-HEAD = migrate.head_revision()
+HEAD = migrate.head_revision()  # the core branch's
+AREAS = REGISTRY.migration_locations()
+METADATA = [schema.metadata, *REGISTRY.metadata()]
+HEADS = migrate.head_revisions(areas=AREAS)  # every branch's, as a store migrates them
+
+
+def upgrade(engine: Engine, *, location: Path = migrate.MIGRATIONS) -> migrate.Upgrade:
+    """What opening a store does: every branch, the core's and each area's."""
+    return migrate.upgrade_to_head(
+        engine, location=location, areas=AREAS, target_metadata=REGISTRY.metadata()
+    )
 
 
 @contextmanager
@@ -52,7 +64,11 @@ def second_db_url(hub_db_url: str, tmp_path: Path) -> Iterator[str]:
 
 def schema_differences(engine: Engine) -> list[Any]:
     with engine.connect() as conn:
-        return list(compare_metadata(MigrationContext.configure(conn), schema.metadata))
+        combined = MetaData()
+        for metadata in METADATA:
+            for table in metadata.tables.values():
+                table.to_metadata(combined)
+        return list(compare_metadata(MigrationContext.configure(conn), combined))
 
 
 def structure(engine: Engine) -> dict[str, Any]:
@@ -92,8 +108,8 @@ def migrations_with(tmp_path: Path, revision: str, body: str) -> Path:
 
 def test_an_empty_database_is_upgraded_to_exactly_schema_py(hub_db_url: str) -> None:
     with engine_for(hub_db_url) as engine:
-        assert migrate.current_revision(engine) is None
-        assert migrate.upgrade_to_head(engine) == HEAD == migrate.current_revision(engine)
+        assert migrate.current_heads(engine) == ()
+        assert upgrade(engine).heads == HEADS == migrate.current_heads(engine)
         assert schema_differences(engine) == []
         indexes = inspect(engine).get_indexes("ops")
         assert [(i["name"], i["column_names"]) for i in indexes] == [
@@ -103,23 +119,24 @@ def test_an_empty_database_is_upgraded_to_exactly_schema_py(hub_db_url: str) -> 
 
 def test_migrations_build_what_create_all_builds(hub_db_url: str, second_db_url: str) -> None:
     with engine_for(hub_db_url) as migrated, engine_for(second_db_url) as created:
-        migrate.upgrade_to_head(migrated)
-        schema.metadata.create_all(created)
+        upgrade(migrated)
+        for metadata in METADATA:
+            metadata.create_all(created)
         assert structure(migrated) == structure(created)
 
 
 def test_upgrading_twice_changes_nothing(hub_db_url: str) -> None:
     with engine_for(hub_db_url) as engine:
-        migrate.upgrade_to_head(engine)
+        upgrade(engine)
         before = structure(engine)
         with engine.begin() as conn:
             conn.execute(insert(schema.meta), {"key": "tenant", "value": "shop-7"})
-        assert migrate.upgrade_to_head(engine) == HEAD
+        assert upgrade(engine).heads == HEADS
         assert structure(engine) == before
         with engine.connect() as conn:
             assert conn.execute(select(schema.meta.c.value)).scalars().all() == ["shop-7"]
             versions = conn.execute(text(f"SELECT version_num FROM {migrate.VERSION_TABLE}"))
-            assert versions.scalars().all() == [HEAD]
+            assert sorted(versions.scalars().all()) == list(HEADS)
 
 
 def test_a_database_made_by_create_all_is_stamped_and_keeps_its_rows(hub_db_url: str) -> None:
@@ -128,10 +145,10 @@ def test_a_database_made_by_create_all_is_stamped_and_keeps_its_rows(hub_db_url:
         with engine.begin() as conn:
             conn.execute(insert(schema.heads), {"origin": "store-1", "seq": 42})
             conn.execute(insert(schema.meta), {"key": "tenant", "value": "shop-7"})
-        assert migrate.current_revision(engine) is None
-    store = ReplicaStore(hub_db_url, origin="cloud")
+        assert migrate.current_heads(engine) == ()
+    store = ReplicaStore(hub_db_url, origin="cloud", registry=REGISTRY)
     try:
-        assert migrate.current_revision(store.engine) == HEAD
+        assert migrate.current_heads(store.engine) == HEADS
         assert store.head("store-1") == 42
         assert store.get_meta("tenant") == "shop-7"
     finally:
@@ -142,8 +159,8 @@ def test_a_database_with_only_some_replica_tables_is_refused(hub_db_url: str) ->
     with engine_for(hub_db_url) as engine:
         schema.ops.create(engine)
         with pytest.raises(ConfigurationError, match="heads"):
-            migrate.upgrade_to_head(engine)
-        assert migrate.current_revision(engine) is None
+            upgrade(engine)
+        assert migrate.current_heads(engine) == ()
 
 
 def test_a_database_a_newer_release_migrated_is_used_as_it_is(
@@ -158,13 +175,13 @@ def test_a_database_a_newer_release_migrated_is_used_as_it_is(
         '        batch.add_column(sa.Column("region", sa.String(64), nullable=True))\n',
     )
     with engine_for(hub_db_url) as engine:
-        migrate.upgrade_to_head(engine, location=newer)
-    store = ReplicaStore(hub_db_url, origin="store-1", key=NodeKey.generate())
+        upgrade(engine, location=newer)
+    store = ReplicaStore(hub_db_url, origin="store-1", key=NodeKey.generate(), registry=REGISTRY)
     try:
         receive(store, "A", 5)
         store.save_peer("cloud", vv={"store-1": 1})
-        assert migrate.current_revision(store.engine) == "0002_peers_region"
-        assert store.stock_levels() == {("A", "store-1"): 5}
+        assert "0002_peers_region" in migrate.current_heads(store.engine)
+        assert stock_of(store) == {("A", "store-1"): 5}
     finally:
         store.close()
 
@@ -175,7 +192,7 @@ def test_a_foreign_database_at_an_unknown_revision_is_refused(hub_db_url: str) -
             conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32))"))
             conn.execute(text("INSERT INTO alembic_version VALUES ('1a2b3c_other_app')"))
         with pytest.raises(ConfigurationError, match="not a replica store"):
-            migrate.upgrade_to_head(engine)
+            upgrade(engine)
 
 
 def test_a_later_revision_alters_a_table_and_keeps_its_rows(
@@ -190,10 +207,10 @@ def test_a_later_revision_alters_a_table_and_keeps_its_rows(
         '        batch.add_column(sa.Column("region", sa.String(64), nullable=True))\n',
     )
     with engine_for(hub_db_url) as engine:
-        migrate.upgrade_to_head(engine)
+        upgrade(engine)
         with engine.begin() as conn:
             conn.execute(insert(schema.peers), {"peer": "store-1", "vv": "{}", "connected": True})
-        assert migrate.upgrade_to_head(engine, location=location) == "0002_peers_region"
+        assert "0002_peers_region" in upgrade(engine, location=location).heads
         with engine.connect() as conn:
             rows = conn.execute(text("SELECT peer, region FROM peers")).all()
         assert [tuple(r) for r in rows] == [("store-1", None)]
@@ -208,10 +225,10 @@ def test_a_failing_revision_leaves_the_database_as_it_was(hub_db_url: str, tmp_p
     )
     with engine_for(hub_db_url) as engine:
         with pytest.raises(RuntimeError, match="power cut"):
-            migrate.upgrade_to_head(engine, location=location)
-        assert migrate.current_revision(engine) is None
+            upgrade(engine, location=location)
+        assert migrate.current_heads(engine) == ()
         assert inspect(engine).get_table_names() == []
-        assert migrate.upgrade_to_head(engine) == HEAD  # and the lock was released
+        assert upgrade(engine).heads == HEADS  # and the lock was released
 
 
 def test_stores_opened_at_once_in_two_threads_both_succeed(hub_db_url: str) -> None:
@@ -222,7 +239,9 @@ def test_stores_opened_at_once_in_two_threads_both_succeed(hub_db_url: str) -> N
     def open_store(worker: int) -> None:
         start.wait()
         try:
-            opened.append(ReplicaStore(hub_db_url, origin=f"hub-worker-{worker}"))
+            opened.append(
+                ReplicaStore(hub_db_url, origin=f"hub-worker-{worker}", registry=REGISTRY)
+            )
         except BaseException as exc:
             errors.append(exc)
 
@@ -233,7 +252,7 @@ def test_stores_opened_at_once_in_two_threads_both_succeed(hub_db_url: str) -> N
         t.join()
     try:
         assert errors == [] and len(opened) == 2
-        assert migrate.current_revision(opened[0].engine) == HEAD
+        assert migrate.current_heads(opened[0].engine) == HEADS
     finally:
         for store in opened:
             store.close()
@@ -244,11 +263,12 @@ OPEN_AT_SIGNAL = """
 import sys, time
 from pathlib import Path
 from sync_protocol.store import ReplicaStore
+from domain.registry import REGISTRY
 url, worker, ready, go = sys.argv[1], sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4])
 ready.touch()
 while not go.exists():
     time.sleep(0.002)
-ReplicaStore(url, origin="hub-worker-" + worker).close()
+ReplicaStore(url, origin="hub-worker-" + worker, registry=REGISTRY).close()
 """
 
 
@@ -275,21 +295,21 @@ def test_stores_opened_at_once_in_separate_processes_all_succeed(
     failures = [w.communicate(timeout=60)[1] for w in workers if w.wait(timeout=60) != 0]
     assert failures == []
     with engine_for(hub_db_url) as engine:
-        assert migrate.current_revision(engine) == HEAD
+        assert migrate.current_heads(engine) == HEADS
         assert schema_differences(engine) == []
 
 
 def test_a_store_opened_after_migration_records_ops(hub_db_url: str) -> None:
     with engine_for(hub_db_url) as engine:
-        migrate.upgrade_to_head(engine)
-    store = ReplicaStore(hub_db_url, origin="store-1", key=NodeKey.generate())
+        upgrade(engine)
+    store = ReplicaStore(hub_db_url, origin="store-1", key=NodeKey.generate(), registry=REGISTRY)
     try:
         with store.write() as txn:
             txn.append(
                 "stock.moved", {"sku": "A", "location": "x", "qty": 1, "reason": "receive"}, "t"
             )
         assert [(op.origin, op.seq) for op in store.all_ops()] == [("store-1", 1)]
-        assert store.stock_levels() == {("A", "x"): 1}
+        assert stock_of(store) == {("A", "x"): 1}
     finally:
         store.close()
 
@@ -298,13 +318,15 @@ def test_the_command_line_reports_and_upgrades(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = f"sqlite:///{tmp_path}/edge.db"
-    assert migrate.main(["current", url]) == 0
-    assert migrate.main(["upgrade", url]) == 0
-    assert migrate.main(["current", url]) == 0
-    assert capsys.readouterr().out.split() == ["none", HEAD, HEAD]
+    assert migrations_cli(["current", url]) == 0
+    assert migrations_cli(["upgrade", url]) == 0
+    assert migrations_cli(["current", url]) == 0
+    assert capsys.readouterr().out.splitlines() == ["none", " ".join(HEADS), " ".join(HEADS)]
 
 
-def test_a_new_revision_follows_the_head_and_finds_nothing_to_do(tmp_path: Path) -> None:
+def test_a_new_core_revision_follows_the_core_head_and_finds_nothing_to_do(
+    tmp_path: Path,
+) -> None:
     location = tmp_path / "migrations"
     shutil.copytree(migrate.MIGRATIONS, location, ignore=shutil.ignore_patterns("__pycache__"))
     path = migrate.new_revision("Add peers.region", location=location)
@@ -314,3 +336,49 @@ def test_a_new_revision_follows_the_head_and_finds_nothing_to_do(tmp_path: Path)
     assert f'down_revision: str | Sequence[str] | None = "{HEAD}"' in source
     upgrade = source.split("def upgrade()")[1].split("def downgrade()")[0]
     assert "op." not in upgrade  # schema.py is already at head: nothing to generate
+
+
+def test_a_new_area_revision_goes_to_that_areas_branch_and_finds_nothing_to_do(
+    tmp_path: Path,
+) -> None:
+    areas = []
+    for folder in AREAS:
+        copy = tmp_path / folder.parent.name / "migrations"
+        shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("__pycache__"))
+        areas.append(copy)
+    path = migrate.new_revision(
+        "Add stock bins", branch="stock", areas=areas, target_metadata=REGISTRY.metadata()
+    )
+    assert path == tmp_path / "stock" / "migrations" / "stock_0002_add_stock_bins.py"
+    source = path.read_text(encoding="utf-8")
+    assert 'down_revision: str | Sequence[str] | None = "stock_0001"' in source
+    upgrade = source.split("def upgrade()")[1].split("def downgrade()")[0]
+    assert "op." not in upgrade  # the area's tables are already at head
+
+
+def test_a_database_of_the_first_release_keeps_its_ops_and_rebuilds_its_projections(
+    hub_db_url: str,
+) -> None:
+    # The first release made the projections in the core's first revision, with `sales`
+    # keyed by sale_id alone; its stores held the business ops in the same database.
+    old = ReplicaStore(hub_db_url, origin="store-1", key=NodeKey.generate())  # no areas
+    receive(old, "A", 5)
+    old.close()
+    with engine_for(hub_db_url) as engine, engine.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE TABLE stock_levels (sku VARCHAR(64), location VARCHAR(64), qty BIGINT,"
+                " PRIMARY KEY (sku, location))"
+            )
+        )
+        conn.execute(text("INSERT INTO stock_levels VALUES ('A', 'store-1', 999)"))
+        conn.execute(
+            text("CREATE TABLE sales (sale_id VARCHAR(64) PRIMARY KEY, origin VARCHAR(64))")
+        )
+    store = ReplicaStore(hub_db_url, origin="store-1", registry=REGISTRY)
+    try:
+        assert migrate.current_heads(store.engine) == HEADS
+        assert stock_of(store) == {("A", "store-1"): 5}
+        assert schema_differences(store.engine) == []
+    finally:
+        store.close()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from domain.registry import REGISTRY
 from sync_protocol.store import ReplicaStore
-from tests.sync.replicas import receive
+from tests.sync.replicas import catalog_of, receive, stock_of
 
 MakeStore = Callable[..., ReplicaStore]
 
@@ -32,7 +33,7 @@ def test_a_write_and_its_op_commit_together_or_not_at_all(make_store: MakeStore)
     except RuntimeError:
         pass
     assert store.count_ops() == 0
-    assert store.stock_levels() == {}
+    assert stock_of(store) == {}
 
 
 def test_applying_the_same_ops_twice_changes_nothing(make_store: MakeStore) -> None:
@@ -43,7 +44,7 @@ def test_applying_the_same_ops_twice_changes_nothing(make_store: MakeStore) -> N
     first = target.apply(source.all_ops())
     again = target.apply(source.all_ops())
     assert len(first.applied) == 2 and again.duplicates == 2 and not again.applied
-    assert target.stock_levels() == {("A", "store-1"): 3}
+    assert stock_of(target) == {("A", "store-1"): 3}
 
 
 def test_an_op_after_a_gap_is_held_until_the_gap_fills(make_store: MakeStore) -> None:
@@ -55,11 +56,11 @@ def test_an_op_after_a_gap_is_held_until_the_gap_fills(make_store: MakeStore) ->
     target.apply([one, three])
     assert target.version_vector() == {"store-1": 1}
     assert target.gaps() == {"store-1": (2, 2)}
-    assert target.stock_levels() == {("A", "store-1"): 1}
+    assert stock_of(target) == {("A", "store-1"): 1}
     target.apply([two])
     assert target.version_vector() == {"store-1": 3}
     assert target.gaps() == {} and target.pending_count() == 0
-    assert target.stock_levels() == {("A", "store-1"): 7}
+    assert stock_of(target) == {("A", "store-1"): 7}
 
 
 def test_rebuilding_projections_from_ops_gives_the_live_tables(make_store: MakeStore) -> None:
@@ -72,10 +73,10 @@ def test_rebuilding_projections_from_ops_gives_the_live_tables(make_store: MakeS
             "catalog.item_set", {"sku": "A", "fields": {"name": "矿泉水", "price_fen": 200}}, "t"
         )
         txn.append("catalog.item_set", {"sku": "A", "fields": {"price_fen": 250}}, "t")
-    live_stock, live_catalog = store.stock_levels(), store.catalog()
+    live_stock, live_catalog = stock_of(store), catalog_of(store)
     store.rebuild_projections()
-    assert store.stock_levels() == live_stock == {("A", "store-1"): 7, ("B", "store-1"): 4}
-    assert store.catalog() == live_catalog == {"A": {"name": "矿泉水", "price_fen": 250}}
+    assert stock_of(store) == live_stock == {("A", "store-1"): 7, ("B", "store-1"): 4}
+    assert catalog_of(store) == live_catalog == {"A": {"name": "矿泉水", "price_fen": 250}}
 
 
 def test_replicas_holding_the_same_ops_have_the_same_range_checksum(make_store: MakeStore) -> None:
@@ -95,7 +96,7 @@ def test_concurrent_appliers_store_each_op_once(make_store: MakeStore, replica_u
     ops = source.all_ops()
     target = make_store("cloud")
     # A second store object on the same database plays a second hub worker.
-    twin = ReplicaStore(replica_url, origin="cloud")
+    twin = ReplicaStore(replica_url, origin="cloud", registry=REGISTRY)
     try:
         workers = [threading.Thread(target=s.apply, args=(ops,)) for s in (target, twin)]
         for w in workers:
@@ -103,7 +104,7 @@ def test_concurrent_appliers_store_each_op_once(make_store: MakeStore, replica_u
         for w in workers:
             w.join()
         assert target.count_ops() == 50
-        assert target.stock_levels() == {("A", "store-1"): 50}
+        assert stock_of(target) == {("A", "store-1"): 50}
     finally:
         twin.close()
 
@@ -119,7 +120,7 @@ def test_ops_after_pages_by_count(make_store: MakeStore) -> None:
 def test_peer_acknowledgements_survive_a_restart(make_store: MakeStore, replica_url: str) -> None:
     store = make_store("cloud")
     store.save_peer("store-1", vv={"store-1": 42}, seen_ms=1, ack_ms=2)
-    reopened = ReplicaStore(replica_url, origin="cloud")
+    reopened = ReplicaStore(replica_url, origin="cloud", registry=REGISTRY)
     try:
         assert reopened.peer_state("store-1").vv == {"store-1": 42}
     finally:

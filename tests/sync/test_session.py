@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from domain.registry import REGISTRY
 from sync_protocol.messages import Ack, Hello, Need, OpsPage
 from sync_protocol.ops import Op
 from sync_protocol.session import SessionConfig, SyncSession, only_from, only_from_origin
 from sync_protocol.signing import NodeKey
 from sync_protocol.store import ReplicaStore
-from tests.sync.replicas import receive
+from tests.sync.replicas import receive, stock_of
 
 CONFIG = SessionConfig(page_ops=3, resend_after=2.0, heartbeat_every=10.0)
 
@@ -17,8 +18,8 @@ CONFIG = SessionConfig(page_ops=3, resend_after=2.0, heartbeat_every=10.0)
 @pytest.fixture
 def pair() -> tuple[ReplicaStore, ReplicaStore, NodeKey]:
     node_key, hub_key = NodeKey.generate(), NodeKey.generate()
-    node = ReplicaStore("sqlite://", origin="store-1", key=node_key)
-    hub = ReplicaStore("sqlite://", origin="cloud", key=hub_key)
+    node = ReplicaStore("sqlite://", origin="store-1", key=node_key, registry=REGISTRY)
+    hub = ReplicaStore("sqlite://", origin="cloud", key=hub_key, registry=REGISTRY)
     hub.enroll("store-1", node_key.public_b64)
     node.enroll("cloud", hub_key.public_b64)
     return node, hub, node_key
@@ -125,7 +126,7 @@ def test_a_forged_op_is_rejected_and_recorded_and_good_ops_still_apply(
     )
     out = hub_session(hub).receive(OpsPage("store-1", [good, forged]), 1.0)
     assert out == [Ack("cloud", {"store-1": 1})]
-    assert hub.stock_levels() == {("A", "store-1"): 2}
+    assert stock_of(hub) == {("A", "store-1"): 2}
     incident = hub.incidents()[0]
     assert incident["disposition"] == "rejected" and "signature" in incident["reason"]
 
@@ -171,4 +172,4 @@ def test_a_replayed_old_page_is_ignored(pair: tuple[ReplicaStore, ReplicaStore, 
     session.receive(page, 1.0)
     session.receive(page, 2.0)
     assert hub.count_ops() == 1 and session.stats.duplicates == 1
-    assert hub.stock_levels() == {("A", "store-1"): 3}
+    assert stock_of(hub) == {("A", "store-1"): 3}

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from sync_protocol.simulation import run
+from domain.simulation import run
 from sync_protocol.transport.memory import Faults
 
 SEEDS = int(os.environ.get("SHOPFLOOR_SIM_SEEDS", "100"))

@@ -18,7 +18,8 @@ from sync_protocol.store import schema
 def run_migrations(connection: Connection) -> None:
     context.configure(
         connection=connection,
-        target_metadata=schema.metadata,
+        # The core's tables and every registered area's (passed by migrate.py).
+        target_metadata=[schema.metadata, *context.config.attributes.get("target_metadata", [])],
         # Batch mode lets SQLite alter a table (copy, swap); on PostgreSQL the same
         # batch ops run as plain ALTERs, so one rendering serves both backends.
         render_as_batch=True,

@@ -1,5 +1,11 @@
 """The replica store as first released: ops, heads, pending ops, peers, incidents,
-keyring, meta, and the projections (stock levels, catalog fields, sales).
+keyring and meta (the branch labelled `core`).
+
+The first release also made the business projections here (stock_levels,
+catalog_fields, sales). They now belong to their domain areas, each with its own
+branch of revisions (`domain/<area>/migrations/`), whose first revision drops a table
+of that name left by this revision and makes it anew, and the store rebuilds it from
+the ops (docs/migrations.md).
 
 Revision ID: 0001_replica_store
 Revises:
@@ -19,7 +25,7 @@ from alembic import op
 
 revision: str = "0001_replica_store"
 down_revision: str | Sequence[str] | None = None
-branch_labels: str | Sequence[str] | None = None
+branch_labels: str | Sequence[str] | None = ("core",)
 depends_on: str | Sequence[str] | None = None
 
 ID = sa.String(64)
@@ -82,41 +88,11 @@ def upgrade() -> None:
         sa.Column("key", ID, primary_key=True),
         sa.Column("value", sa.Text(), nullable=False),
     )
-    # Projections: derived from ops, rebuildable.
-    op.create_table(
-        "stock_levels",
-        sa.Column("sku", ID, primary_key=True),
-        sa.Column("location", ID, primary_key=True),
-        sa.Column("qty", sa.BigInteger(), nullable=False),
-    )
-    op.create_table(
-        "catalog_fields",
-        sa.Column("sku", ID, primary_key=True),
-        sa.Column("field", ID, primary_key=True),
-        sa.Column("value", sa.Text(), nullable=False),
-        sa.Column("hlc", sa.BigInteger(), nullable=False),
-        sa.Column("origin", ID, nullable=False),
-    )
-    op.create_table(
-        "sales",
-        sa.Column("sale_id", ID, primary_key=True),
-        sa.Column("origin", ID, nullable=False),
-        sa.Column("seq", sa.BigInteger(), nullable=False),
-        sa.Column("location", ID, nullable=False),
-        sa.Column("total_fen", sa.BigInteger(), nullable=False),
-        sa.Column("lines", sa.Text(), nullable=False),
-        sa.Column("payment", ID, nullable=False),
-        sa.Column("hlc", sa.BigInteger(), nullable=False),
-        sa.Column("actor", ID, nullable=False),
-    )
 
 
 def downgrade() -> None:
     """Development databases only: production replicas only ever move forward."""
     for table in (
-        "sales",
-        "catalog_fields",
-        "stock_levels",
         "meta",
         "keyring",
         "sync_incidents",

@@ -1,4 +1,5 @@
-"""Deterministic simulation of a hub and several nodes syncing over a faulty network.
+"""Deterministic simulation of a hub and several nodes trading and syncing over a
+faulty network.
 
 Everything — message loss, duplication, reordering, partitions, reconnects, which
 node writes what — comes from one seed, so a failing seed replays exactly:
@@ -10,7 +11,11 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from typing import Any
 
+from domain.catalog.queries import catalog as read_catalog
+from domain.registry import REGISTRY
+from domain.stock.queries import stock_levels
 from sync_protocol.errors import MalformedMessage
 from sync_protocol.hlc import HybridClock
 from sync_protocol.messages import Message, decode, encode
@@ -47,14 +52,18 @@ class SimWorld:
             return HybridClock(physical_ms=lambda: int(self.now * 1000))
 
         hub_key = NodeKey.generate()
-        self.hub = ReplicaStore("sqlite://", origin=HUB, key=hub_key, clock=clock(), durable=False)
+        self.hub = ReplicaStore(
+            "sqlite://", origin=HUB, key=hub_key, clock=clock(), durable=False, registry=REGISTRY
+        )
         self.nodes: dict[str, ReplicaStore] = {}
         self.hub_sessions: dict[str, SyncSession] = {}
         self.node_sessions: dict[str, SyncSession] = {}
         for i in range(1, nodes + 1):
             name = f"n{i}"
             key = NodeKey.generate()
-            store = ReplicaStore("sqlite://", origin=name, key=key, clock=clock(), durable=False)
+            store = ReplicaStore(
+                "sqlite://", origin=name, key=key, clock=clock(), durable=False, registry=REGISTRY
+            )
             store.enroll(HUB, hub_key.public_b64)
             self.hub.enroll(name, key.public_b64)
             self.nodes[name] = store
@@ -134,8 +143,7 @@ class SimWorld:
     def divergence(self) -> list[str]:
         problems: list[str] = []
         hub_vv = self.hub.version_vector()
-        hub_stock = self.hub.stock_levels()
-        hub_catalog = self.hub.catalog()
+        hub_stock, hub_catalog = _stock_and_catalog(self.hub)
         for name, store in self.nodes.items():
             vv = store.version_vector()
             if vv.get(name, 0) != hub_vv.get(name, 0):
@@ -145,9 +153,10 @@ class SimWorld:
                     f"{name} has {vv.get(HUB, 0)} of the hub's {hub_vv.get(HUB, 0)} ops"
                 )
             mine = {k: q for k, q in hub_stock.items() if k[1] == name}
-            if store.stock_levels() != mine:
+            stock, catalog = _stock_and_catalog(store)
+            if stock != mine:
                 problems.append(f"{name}'s stock differs from the hub's view of it")
-            if store.catalog() != hub_catalog:
+            if catalog != hub_catalog:
                 problems.append(f"{name}'s catalog differs from the hub's")
         return problems
 
@@ -155,6 +164,13 @@ class SimWorld:
         self.hub.close()
         for store in self.nodes.values():
             store.close()
+
+
+def _stock_and_catalog(
+    store: ReplicaStore,
+) -> tuple[dict[tuple[str, str], int], dict[str, dict[str, Any]]]:
+    with store.read() as conn:
+        return stock_levels(conn), read_catalog(conn)
 
 
 def run(seed: int, *, nodes: int = 3, writes: int = 120, faults: Faults | None = None) -> SimReport:

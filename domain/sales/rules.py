@@ -1,4 +1,5 @@
-"""Pure till rules: pricing a cart from the catalog. Values in, values out."""
+"""Pure sales rules: pricing a cart from the catalog, and telling a till's retry from a
+new request that reuses its key. Values in, values out."""
 
 from __future__ import annotations
 
@@ -7,8 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.errors import BusinessRuleError, NotFound
-
-MAX_LINE_QTY = 100_000
+from domain.sales.kinds import MAX_LINE_QTY
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def price_cart(
         if item is None:
             raise NotFound(f"unknown SKU {line.sku}", message_zh=f"未知商品：{line.sku}")
         price = item.get("price_fen")
-        if not isinstance(price, int) or price < 0:
+        if isinstance(price, bool) or not isinstance(price, int) or price < 0:
             raise BusinessRuleError(
                 f"{line.sku} has no price in the catalog",
                 message_zh=f"商品 {line.sku} 尚未定价",
@@ -57,3 +57,17 @@ def price_cart(
         name = str(item.get("name") or line.sku)
         priced.append(PricedLine(line.sku, name, line.qty, price, price * line.qty))
     return priced, sum(p.amount_fen for p in priced)
+
+
+def same_request(
+    recorded_lines: Sequence[Mapping[str, Any]],
+    recorded_payment: str,
+    cart: Sequence[CartLine],
+    payment: str,
+) -> bool:
+    """Whether a request with a sale id already used asks for the sale recorded under
+    it (the till's retry) rather than a different one. Prices are not compared: a
+    retry after a price change is still the same sale, at the price it was rung at."""
+    asked = [(line.sku, line.qty) for line in cart]
+    recorded = [(str(line["sku"]), int(line["qty"])) for line in recorded_lines]
+    return asked == recorded and payment == recorded_payment

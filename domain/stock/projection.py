@@ -1,0 +1,26 @@
+"""Fold stock moves into `stock_levels`: each batch adds its net change per SKU ×
+location, so order and batching do not matter."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Connection
+
+from domain.stock.rules import deltas
+from domain.stock.tables import stock_levels as sl
+from sync_protocol.ops import Op
+from sync_protocol.store.dialect import insert_for
+
+
+def apply(conn: Connection, ops: Sequence[Op]) -> None:
+    net = deltas((op.body["sku"], op.body["location"], int(op.body["qty"])) for op in ops)
+    if not net:
+        return
+    stmt = insert_for(conn.dialect.name, sl)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["sku", "location"], set_={"qty": sl.c.qty + stmt.excluded.qty}
+    )
+    conn.execute(
+        stmt, [{"sku": s, "location": loc, "qty": q} for (s, loc), q in sorted(net.items())]
+    )

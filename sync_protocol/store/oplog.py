@@ -1,0 +1,169 @@
+"""Reading the ops a replica holds: its version vector, pages of ops beyond a peer's
+vector, ranges, gaps, and range checksums that prove two replicas hold the same ops."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, select
+
+from sync_protocol.hlc import system_ms
+from sync_protocol.ops import Op, canonical_json
+from sync_protocol.store import schema
+from sync_protocol.store.base import StoreBase
+from sync_protocol.version_vector import VersionVector
+
+
+def op_of(row: Any) -> Op:
+    return Op(
+        origin=row.origin,
+        seq=int(row.seq),
+        hlc=int(row.hlc),
+        kind=row.kind,
+        v=int(row.v),
+        actor=row.actor,
+        body=json.loads(row.body),
+        sig=base64.b64decode(row.sig),
+    )
+
+
+def insert_ops(conn: Connection, ops: Sequence[Op], received_ms: int | None = None) -> None:
+    at = received_ms if received_ms is not None else system_ms()
+    conn.execute(
+        schema.ops.insert(),
+        [
+            {
+                "origin": op.origin,
+                "seq": op.seq,
+                "hlc": op.hlc,
+                "kind": op.kind,
+                "v": op.v,
+                "actor": op.actor,
+                "body": canonical_json(op.body).decode("utf-8"),
+                "sig": base64.b64encode(op.sig).decode("ascii"),
+                "received_ms": at,
+            }
+            for op in ops
+        ],
+    )
+
+
+class OpLog(StoreBase):
+    def version_vector(self) -> VersionVector:
+        with self.read() as conn:
+            return {
+                r.origin: int(r.seq)
+                for r in conn.execute(select(schema.heads.c.origin, schema.heads.c.seq))
+                if r.seq > 0
+            }
+
+    def head(self, origin: str) -> int:
+        with self.read() as conn:
+            seq = conn.execute(
+                select(schema.heads.c.seq).where(schema.heads.c.origin == origin)
+            ).scalar()
+        return int(seq or 0)
+
+    def ops_after(
+        self,
+        vv: Mapping[str, int],
+        *,
+        origins: Iterable[str] | None = None,
+        limit: int = 2000,
+        max_bytes: int = 1_000_000,
+    ) -> list[Op]:
+        """Ops this replica holds (contiguously) beyond `vv`, oldest first per origin,
+        at most `limit` ops and about `max_bytes` of wire size."""
+        mine = self.version_vector()
+        wanted = set(origins) if origins is not None else None
+        out: list[Op] = []
+        size = 0
+        with self.read() as conn:
+            for origin in sorted(mine):
+                if wanted is not None and origin not in wanted:
+                    continue
+                lo = vv.get(origin, 0)
+                if mine[origin] <= lo:
+                    continue
+                rows = conn.execute(
+                    select(schema.ops)
+                    .where(
+                        and_(
+                            schema.ops.c.origin == origin,
+                            schema.ops.c.seq > lo,
+                            schema.ops.c.seq <= mine[origin],
+                        )
+                    )
+                    .order_by(schema.ops.c.seq)
+                    .limit(limit - len(out))
+                )
+                for row in rows:
+                    out.append(op_of(row))
+                    size += len(row.body) + 200
+                    if size >= max_bytes:
+                        return out
+                if len(out) >= limit:
+                    return out
+        return out
+
+    def ops_range(self, origin: str, lo: int, hi: int) -> list[Op]:
+        with self.read() as conn:
+            rows = conn.execute(
+                select(schema.ops)
+                .where(
+                    and_(
+                        schema.ops.c.origin == origin,
+                        schema.ops.c.seq >= lo,
+                        schema.ops.c.seq <= hi,
+                    )
+                )
+                .order_by(schema.ops.c.seq)
+            )
+            return [op_of(r) for r in rows]
+
+    def all_ops(self) -> list[Op]:
+        with self.read() as conn:
+            rows = conn.execute(select(schema.ops).order_by(schema.ops.c.origin, schema.ops.c.seq))
+            return [op_of(r) for r in rows]
+
+    def count_ops(self) -> int:
+        with self.read() as conn:
+            return int(conn.execute(select(func.count()).select_from(schema.ops)).scalar_one())
+
+    def gaps(self) -> dict[str, tuple[int, int]]:
+        """Per origin with held ops: the seq range missing below the first held op."""
+        po = schema.pending_ops
+        with self.read() as conn:
+            firsts = conn.execute(select(po.c.origin, func.min(po.c.seq)).group_by(po.c.origin))
+            heads = {r.origin: int(r.seq) for r in conn.execute(select(schema.heads))}
+            return {origin: (heads.get(origin, 0) + 1, int(first) - 1) for origin, first in firsts}
+
+    def pending_count(self) -> int:
+        with self.read() as conn:
+            return int(
+                conn.execute(select(func.count()).select_from(schema.pending_ops)).scalar_one()
+            )
+
+    def range_checksum(self, origin: str, lo: int, hi: int) -> str:
+        """SHA-256 over the signatures of ops lo..hi of an origin: two replicas with
+        the same checksum hold the same ops (a signature covers the whole op)."""
+        digest = hashlib.sha256()
+        with self.read() as conn:
+            rows = conn.execute(
+                select(schema.ops.c.seq, schema.ops.c.sig)
+                .where(
+                    and_(
+                        schema.ops.c.origin == origin,
+                        schema.ops.c.seq >= lo,
+                        schema.ops.c.seq <= hi,
+                    )
+                )
+                .order_by(schema.ops.c.seq)
+            )
+            for row in rows:
+                digest.update(f"{row.seq}:{row.sig};".encode("ascii"))
+        return digest.hexdigest()
