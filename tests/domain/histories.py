@@ -1,0 +1,78 @@
+"""Signed histories of each area's ops, written by several origins, for the contract."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+from sync_protocol.hlc import HybridClock
+from sync_protocol.ops import Op
+from sync_protocol.signing import NodeKey
+
+ORIGINS = ("cloud", "store-1", "wh-1")
+SKUS = ("6901234567890", "6909876543210", "COLA-330")
+
+Body = Callable[[random.Random, str], tuple[str, dict[str, object]]]
+
+
+def catalog_body(rng: random.Random, origin: str) -> tuple[str, dict[str, object]]:
+    fields: dict[str, object] = {"price_fen": rng.randint(0, 999)}
+    if rng.random() < 0.5:
+        fields["name"] = rng.choice(["矿泉水", "可乐", "薯片"])
+    return "catalog.item_set", {"sku": rng.choice(SKUS), "fields": fields}
+
+
+def stock_body(rng: random.Random, origin: str) -> tuple[str, dict[str, object]]:
+    return "stock.moved", {
+        "sku": rng.choice(SKUS),
+        "location": origin,
+        "qty": rng.randint(-5, 20),
+        "reason": "adjust",
+    }
+
+
+def sales_body(rng: random.Random, origin: str) -> tuple[str, dict[str, object]]:
+    qty = rng.randint(1, 3)
+    price = rng.randint(100, 900)
+    # Ids drawn from a small pool: different origins reuse them, as tills may.
+    return "sale.completed", {
+        "sale_id": f"till-{rng.randint(1, 4)}-{rng.randint(1, 1000)}",
+        "location": origin,
+        "lines": [
+            {
+                "sku": rng.choice(SKUS),
+                "name": "商品",
+                "qty": qty,
+                "unit_price_fen": price,
+                "amount_fen": qty * price,
+            }
+        ],
+        "total_fen": qty * price,
+        "payment": rng.choice(["cash", "wechat"]),
+    }
+
+
+BODIES: dict[str, Body] = {"catalog": catalog_body, "stock": stock_body, "sales": sales_body}
+
+
+def history(area: str, seed: int, n: int = 60) -> list[Op]:
+    """`n` signed ops of one area, spread over the origins, each origin gapless."""
+    rng = random.Random(seed)
+    keys = {o: NodeKey.generate() for o in ORIGINS}
+    clock_at = {o: 1_700_000_000_000 + i for i, o in enumerate(ORIGINS)}
+    clocks = {o: HybridClock(physical_ms=lambda o=o: clock_at[o]) for o in ORIGINS}
+    seqs = dict.fromkeys(ORIGINS, 0)
+    ops: list[Op] = []
+    for _ in range(n):
+        origin = rng.choice(ORIGINS)
+        clock_at[origin] += rng.randint(0, 3)  # equal stamps across origins happen
+        seqs[origin] += 1
+        kind, body = BODIES[area](rng, origin)
+        ops.append(
+            keys[origin].sign(Op(origin, seqs[origin], clocks[origin].now(), kind, 1, "t", body))
+        )
+    return ops
+
+
+def keys_of(ops: list[Op]) -> set[str]:
+    return {op.origin for op in ops}
