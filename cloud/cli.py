@@ -4,51 +4,42 @@ from __future__ import annotations
 
 import argparse
 import logging
-from pathlib import Path
 
 from cloud.settings import HubSettings
+from sync_protocol.settings import add_flags, given_flags
+
+#: The settings of the commands that only open the hub's store and key.
+COMMON = {"data_dir", "db", "tenant"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     cloud = sub.add_parser("cloud", help="the hub")
     cmds = cloud.add_subparsers(dest="cloud_cmd", required=True)
 
-    run = cmds.add_parser("run", help="run the hub (ingest, relay, console)")
-    _common(run)
-    run.add_argument("--broker-host", default="127.0.0.1")
-    run.add_argument("--broker-port", type=int, default=1883)
-    run.add_argument("--broker-protocol", choices=["5", "3.1.1"], default="5")
-    run.add_argument("--no-shared-subscription", action="store_true")
-    run.add_argument("--broker-ca-file", help="CA of the broker's TLS certificate")
-    run.add_argument("--broker-cert-file", help="the hub's client certificate")
-    run.add_argument("--broker-key-file", help="the key of that certificate")
-    run.add_argument("--http-host", default="0.0.0.0")
-    run.add_argument("--http-port", type=int, default=8000)
-    run.add_argument("--worker-id", default="1")
+    # Every settings flag below comes from a field of HubSettings (docs/configuration.md).
+    run = cmds.add_parser(
+        "run",
+        help="run the hub (ingest, relay, console)",
+        description="Run the hub of --data-dir. A setting is taken from its flag, else "
+        "from $SHOPFLOOR_HUB_<NAME>, else its default.",
+    )
+    add_flags(run, HubSettings, required={"data_dir"})
     run.set_defaults(func=_run)
 
     enroll = cmds.add_parser("enroll-node", help="allow a node to sync; prints the hub's key")
-    _common(enroll)
+    add_flags(enroll, HubSettings, only=COMMON, required={"data_dir"})
     enroll.add_argument("node_id")
     enroll.add_argument("--public-key", required=True)
     enroll.add_argument("--label", default="")
     enroll.set_defaults(func=_enroll)
 
     ident = cmds.add_parser("identity", help="print the hub's public key")
-    _common(ident)
+    add_flags(ident, HubSettings, only=COMMON, required={"data_dir"})
     ident.set_defaults(func=_identity)
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", type=Path, required=True)
-    p.add_argument(
-        "--db", help="database URL (default: $SHOPFLOOR_HUB_DB, else SQLite in the data dir)"
-    )
-    p.add_argument("--tenant", default="demo")
-
-
-def _settings(args: argparse.Namespace, **more: object) -> HubSettings:
-    return HubSettings(data_dir=args.data_dir, db_url=args.db, tenant=args.tenant, **more)  # type: ignore[arg-type]
+def _settings(args: argparse.Namespace) -> HubSettings:
+    return HubSettings(**given_flags(args, HubSettings))
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -56,19 +47,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from cloud.app import create_app
 
-    settings = _settings(
-        args,
-        broker_host=args.broker_host,
-        broker_port=args.broker_port,
-        broker_protocol=args.broker_protocol,
-        shared_subscription=not args.no_shared_subscription,
-        broker_ca_file=args.broker_ca_file,
-        broker_cert_file=args.broker_cert_file,
-        broker_key_file=args.broker_key_file,
-        http_host=args.http_host,
-        http_port=args.http_port,
-        worker_id=args.worker_id,
-    )
+    settings = _settings(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per start is noise
     uvicorn.run(

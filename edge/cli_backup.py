@@ -18,6 +18,7 @@ from pathlib import Path
 from edge import backup
 from edge.settings import EdgeSettings
 from sync_protocol.errors import ConfigurationError
+from sync_protocol.settings import add_flags
 
 
 def register(cmds: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -51,7 +52,7 @@ def register(cmds: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
 
 
 def _replica_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", type=Path, required=True)
+    add_flags(p, EdgeSettings, only={"data_dir"}, required={"data_dir"})
     p.add_argument(
         "--replica",
         required=True,

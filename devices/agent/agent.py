@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from dataclasses import replace
 
 from devices.agent.adapters import make_adapter
 from devices.agent.config import AgentConfig
@@ -70,16 +69,6 @@ class Agent:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
-
-
-def with_broker(config: AgentConfig, host: str | None, port: int | None) -> AgentConfig:
-    """The config with the broker address overridden (command-line flags)."""
-    broker = config.broker
-    if host is not None:
-        broker = replace(broker, host=host)
-    if port is not None:
-        broker = replace(broker, port=port)
-    return replace(config, broker=broker)
 
 
 def run_until_signalled(config: AgentConfig) -> None:

@@ -1,107 +1,273 @@
-"""The device agent's configuration: a TOML file listing the machine's devices.
+"""The device agent's configuration: ``devices.toml``, and what may override it.
 
-Parsed with ``tomllib`` into frozen dataclasses; every problem is reported at load time
-as ``AgentConfigError`` naming the device and the key, so a typo in ``devices.toml``
-stops the agent with a clear message instead of a device that silently never works.
-Unknown keys are errors for the same reason. The format is documented in
-``docs/devices.md``; ``deploy/devices.toml.example`` is a commented example.
+The file's tables are pydantic models below: ``[agent]`` `AgentTable`, ``[broker]``
+`BrokerConfig`, and one ``[[device]]`` table per device, a union told apart by its
+``kind`` (`ScannerConfig`, `ScaleDeviceConfig`, `PrinterConfig`). Every problem is found at
+load time and reported as one `AgentConfigError` naming the file, the key path (e.g.
+``device[2].baudrate``, with the device's id) and what is expected, in English and
+Chinese, so a typo stops the agent with a clear message instead of a device that silently
+never works. Unknown keys are errors for the same reason.
+
+`AgentSettings` layers, highest first: the command-line flags (``--broker-host`` …, made
+from `BrokerConfig`'s fields by ``devices.cli``), the environment
+(``SHOPFLOOR_DEVICES_<TABLE>_<KEY>``, e.g. ``SHOPFLOOR_DEVICES_BROKER_PASSWORD``; the file
+itself: ``SHOPFLOOR_DEVICES_CONFIG``), the file, the defaults. The format is documented in
+``docs/devices.md`` and docs/configuration.md; ``deploy/devices.toml.example`` is a
+commented example.
 
 Relative paths (``spool_dir``, a replay ``recording``) are relative to the config file.
+Imports nothing of ours outside ``devices`` (DESIGN §1), hence its own error wording
+(``devices.agent.config_errors``).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
-from devices.errors import DeviceError
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from devices.agent.config_errors import (
+    ENV_PREFIX,
+    AgentConfigError,
+    Where,
+    config_error,
+    refuse,
+)
 from devices.scanner.keymap import suffix_keys
 
 DEVICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+DEFAULT_FILE = Path("devices.toml")
 
 ScannerDriver = Literal["evdev", "serial", "replay"]
 PrinterDriver = Literal["network", "serial", "usb"]
 MqttProtocol = Literal["5", "3.1.1"]
 
+#: Line terminators of a serial scanner by suffix name.
+SERIAL_SUFFIXES: dict[str, bytes] = {"enter": b"\r\n", "cr": b"\r", "lf": b"\n", "tab": b"\t"}
 
-class AgentConfigError(DeviceError):
-    """``devices.toml`` is invalid. What to do: fix the key named in the message, restart."""
+
+def _device_id(value: str) -> str:
+    if not DEVICE_ID.match(value):
+        raise refuse(
+            f"expected letters, digits, '-', '_' or '.' (it is an MQTT topic level), got {value!r}",
+            f"只能包含字母、数字、“-”“_”“.”（它是 MQTT 主题的一级），实际为 {value!r}",
+        )
+    return value
 
 
-@dataclass(frozen=True)
-class BrokerConfig:
+def _usb_id(value: object) -> object:
+    if isinstance(value, str):
+        try:
+            return int(value, 16)
+        except ValueError:
+            raise refuse(
+                f'expected a USB id like "0x0416", got {value!r}',
+                f'应为 USB 编号，例如 "0x0416"，实际为 {value!r}',
+            ) from None
+    return value
+
+
+def _stop_bits(value: float) -> float:
+    if value not in (1, 1.5, 2):
+        raise refuse(f"expected 1, 1.5 or 2, got {value!r}", f"应为 1、1.5 或 2，实际为 {value!r}")
+    return value
+
+
+def _hostname() -> str:
+    return socket.gethostname().split(".")[0] or "agent"
+
+
+DeviceId = Annotated[str, AfterValidator(_device_id)]
+UsbId = Annotated[int, BeforeValidator(_usb_id), Field(ge=0, le=0xFFFF)]
+Seconds = Annotated[float, Field(gt=0)]
+StopBits = Annotated[float, AfterValidator(_stop_bits)]
+
+
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- [agent] and [broker] -----------------------------------------------------------------
+
+
+class AgentTable(_Table):
+    id: DeviceId = Field(
+        default_factory=_hostname,
+        description="unique per broker: names the MQTT connections sf-dev-<id>-<device>",
+    )
+    spool_dir: Path = Field(
+        default=Path("spool"), description="print queues (one SQLite file each)"
+    )
+    reopen_min_s: Seconds = Field(default=0.5, description="first retry after a device disappears")
+    reopen_max_s: Seconds = Field(default=10.0, description="the retries double up to this")
+
+    @model_validator(mode="after")
+    def _backoff(self) -> Self:
+        if self.reopen_max_s < self.reopen_min_s:
+            raise refuse(
+                "reopen_max_s must be at least reopen_min_s", "reopen_max_s 不能小于 reopen_min_s"
+            )
+        return self
+
+
+class BrokerConfig(_Table):
     """The LOCAL device broker (Mosquitto on the node), not the uplink to the hub."""
 
-    host: str = "127.0.0.1"
-    port: int = 1883
-    protocol: MqttProtocol = "5"
-    username: str | None = None
-    password: str | None = None
-    keepalive_s: int = 10
+    host: str = Field(default="127.0.0.1", description="the local device broker")
+    port: int = Field(default=1883, ge=1, le=65535, description="its port")
+    protocol: MqttProtocol = Field(default="5", description="MQTT protocol version")
+    username: str | None = Field(default=None, description="the agent's account on the broker")
+    # Not a flag: a password on the command line is readable by every user (ps).
+    password: str | None = Field(
+        default=None, description="its password", json_schema_extra={"flag": None}
+    )
+    keepalive_s: int = Field(default=10, gt=0, description="MQTT keepalive in seconds")
 
 
-@dataclass(frozen=True)
-class ScannerConfig:
-    id: str
-    driver: ScannerDriver
-    path: str  # evdev: /dev/input/by-id/…; serial: /dev/ttyACM0 or a pyserial URL
+# --- [[device]] ---------------------------------------------------------------------------
+
+
+class ScannerConfig(_Table):
+    kind: Literal["scanner"] = "scanner"
+    id: DeviceId
+    driver: ScannerDriver = "evdev"
+    # evdev: /dev/input/by-id/…; serial: /dev/ttyACM0 or a pyserial URL; replay: a name
+    path: str = Field(default="", validate_default=True)
     model: str = ""
-    suffix: str = "enter"
-    max_interkey_ms: float = 50.0
-    min_length: int = 3
+    suffix: str = Field(default="enter", validate_default=True)
+    max_interkey_ms: Seconds = 50.0
+    min_length: int = Field(default=3, ge=1)
     grab: bool = True
-    baudrate: int = 9600
+    baudrate: int = Field(default=9600, gt=0)
     # replay driver only: a recording (JSON lines, see devices.agent.replay) and/or codes
     recording: str | None = None
-    scans: tuple[str, ...] = ()
-    interval_s: float = 3.0
-    speed: float = 1.0  # 0: as fast as possible
+    scans: tuple[Annotated[str, Field(min_length=1)], ...] = ()
+    interval_s: Seconds = 3.0
+    speed: float = Field(default=1.0, ge=0)  # 0: as fast as possible
     loop: bool = False
     unplug_at_end: bool = False
-    kind: Literal["scanner"] = "scanner"
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str, info: ValidationInfo) -> str:
+        driver = info.data.get("driver")
+        if driver == "replay":
+            return value or f"replay:{info.data.get('id', 'scanner')}"
+        if not value:
+            raise refuse(
+                f"is missing: the {driver} driver needs the scanner's device path",
+                f"缺少此项：{driver} 驱动需要扫码枪的设备路径",
+            )
+        return value
+
+    @field_validator("suffix")
+    @classmethod
+    def _suffix(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("driver") == "serial":
+            if value not in SERIAL_SUFFIXES:
+                names = ", ".join(SERIAL_SUFFIXES)
+                raise refuse(
+                    f"a serial scanner's suffix must be one of {names}, got {value!r}",
+                    f"串口扫码枪的 suffix 应为 {names} 之一，实际为 {value!r}",
+                )
+            return value
+        try:
+            suffix_keys(value)
+        except ValueError as exc:
+            raise refuse(
+                str(exc), f"未知的扫码枪后缀 {value!r}（可用 enter、tab 或 KEY_*）"
+            ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _replay_source(self) -> Self:
+        if self.driver == "replay" and self.recording is None and not self.scans:
+            raise refuse(
+                "a replay scanner needs recording or scans", "回放扫码枪需要 recording 或 scans"
+            )
+        return self
 
 
-@dataclass(frozen=True)
-class ScaleDeviceConfig:
-    id: str
-    port: str
-    protocol: str = "continuous"  # continuous | toledo8217 | sics
-    model: str = ""
-    unit: str = "kg"
-    baudrate: int | None = None
-    bytesize: int | None = None
-    parity: str | None = None
-    stopbits: float | None = None
-    publish_unstable: bool = False
-    delta_grams: int = 0
+class ScaleDeviceConfig(_Table):
     kind: Literal["scale"] = "scale"
+    id: DeviceId
+    port: str = Field(validation_alias=AliasChoices("port", "path"))  # its serial device
+    protocol: Literal["continuous", "toledo8217", "sics"] = "continuous"
+    model: str = ""
+    unit: Literal["kg", "g"] = "kg"
+    # None: the protocol's defaults (8217: 9600 7E1)
+    baudrate: int | None = Field(default=None, gt=0)
+    bytesize: Literal[5, 6, 7, 8] | None = None
+    parity: Literal["N", "E", "O"] | None = None
+    stopbits: StopBits | None = None
+    publish_unstable: bool = False
+    delta_grams: int = Field(default=0, ge=0)
 
 
-@dataclass(frozen=True)
-class PrinterConfig:
-    id: str
-    driver: PrinterDriver
-    host: str = ""  # network
-    port: int = 9100  # network
-    path: str = ""  # serial: device path or pyserial URL
-    baudrate: int = 9600  # serial
-    vendor_id: int = 0  # usb
-    product_id: int = 0  # usb
+class PrinterConfig(_Table):
+    kind: Literal["printer"] = "printer"
+    id: DeviceId
+    driver: PrinterDriver = "network"
+    host: str = Field(default="", validate_default=True)  # network
+    port: int = Field(default=9100, ge=1, le=65535)  # network
+    path: str = Field(default="", validate_default=True)  # serial: device path or pyserial URL
+    baudrate: int = Field(default=9600, gt=0)  # serial
+    vendor_id: UsbId = Field(default=0, validate_default=True)  # usb
+    product_id: UsbId = Field(default=0, validate_default=True)  # usb
     model: str = ""
     encoding: Literal["gb18030", "gbk", "utf-8"] = "gb18030"
     paper: Literal["58mm", "80mm"] = "80mm"
     language: Literal["escpos", "tspl"] = "escpos"
     buzzer: bool = False  # the printer beeps on ESC B (many Chinese kitchen printers do)
     check_paper: bool = True
-    probe_interval_s: float = 15.0  # 0: never probe an idle printer
-    retry_first_s: float = 2.0
-    retry_max_s: float = 60.0
-    kind: Literal["printer"] = "printer"
+    probe_interval_s: float = Field(default=15.0, ge=0)  # 0: never probe an idle printer
+    retry_first_s: Seconds = 2.0
+    retry_max_s: Seconds = 60.0
+
+    @field_validator("host", "path", "vendor_id", "product_id")
+    @classmethod
+    def _needed_by_driver(cls, value: Any, info: ValidationInfo) -> Any:
+        needs = {"network": ("host",), "serial": ("path",), "usb": ("vendor_id", "product_id")}
+        driver = info.data.get("driver")
+        if driver in needs and info.field_name in needs[driver] and not value:
+            raise refuse(
+                f"is missing: the {driver} driver needs it",
+                f"缺少此项：{driver} 驱动的打印机必须设置",
+            )
+        return value
+
+    @field_validator("paper", mode="before")
+    @classmethod
+    def _paper(cls, value: object) -> object:
+        return {"58": "58mm", "80": "80mm"}.get(str(value), value)
+
+    @model_validator(mode="after")
+    def _backoff(self) -> Self:
+        if self.retry_max_s < self.retry_first_s:
+            raise refuse(
+                "retry_max_s must be at least retry_first_s", "retry_max_s 不能小于 retry_first_s"
+            )
+        return self
 
     @property
     def address(self) -> str:
@@ -113,6 +279,98 @@ class PrinterConfig:
 
 
 DeviceConfig = ScannerConfig | ScaleDeviceConfig | PrinterConfig
+DeviceTable = Annotated[DeviceConfig, Field(discriminator="kind")]
+
+
+class DevicesFile(_Table):
+    """The whole of ``devices.toml``."""
+
+    agent: AgentTable = Field(default_factory=AgentTable)
+    broker: BrokerConfig = Field(default_factory=BrokerConfig)
+    device: tuple[DeviceTable, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Self:
+        seen: dict[str, int] = {}
+        for index, dev in enumerate(self.device):
+            if dev.id in seen:
+                raise refuse(
+                    f"duplicate device id {dev.id!r} (device[{seen[dev.id]}] and device[{index}])",
+                    f"设备编号 {dev.id} 重复（device[{seen[dev.id]}] 与 device[{index}]）",
+                )
+            seen[dev.id] = index
+        return self
+
+
+# --- the layers: flags > environment > file > defaults ------------------------------------
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise AgentConfigError(
+            f"{path} not found; copy deploy/devices.toml.example and edit it",
+            message_zh=f"找不到 {path}：请复制 deploy/devices.toml.example 并修改",
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise AgentConfigError(
+            f"{path} is not valid TOML: {exc}", message_zh=f"{path} 不是有效的 TOML：{exc}"
+        ) from None
+
+
+class _TomlFile(PydanticBaseSettingsSource):
+    """The file named by ``config`` (a flag or SHOPFLOOR_DEVICES_CONFIG), else devices.toml
+    if there is one."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ reads the whole file
+
+    def __call__(self) -> dict[str, Any]:
+        named = self.current_state.get("config")
+        path = Path(named) if named is not None else DEFAULT_FILE
+        if named is None and not path.exists():
+            return {}
+        data = read_toml(path)
+        if "config" in data:
+            raise AgentConfigError(
+                f"{path}: config is not a key of the file", message_zh=f"{path} 中不能设置 config"
+            )
+        return data
+
+
+class AgentSettings(DevicesFile, BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="_", env_nested_max_split=1
+    )
+
+    config: Path | None = Field(
+        default=None,
+        description=f"the agent's configuration file (default: {DEFAULT_FILE} if present)",
+    )
+
+    if not TYPE_CHECKING:  # (hidden from mypy, which then checks keywords against the fields)
+
+        def __init__(self, **values: Any) -> None:
+            try:
+                super().__init__(**values)
+            except ValidationError as exc:
+                raise config_error(exc, Where(values, _file_of(values))) from None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, _TomlFile(settings_cls)
+
+
+# --- the loaded configuration -------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -133,264 +391,55 @@ class AgentConfig:
         raise KeyError(device_id)
 
 
-# --- parsing ------------------------------------------------------------------------------
-
-
-class _Table:
-    """Typed access to one TOML table that remembers which keys were used."""
-
-    def __init__(self, data: Mapping[str, Any], where: str) -> None:
-        if not isinstance(data, Mapping):
-            raise AgentConfigError(f"{where} must be a table")
-        self.data = data
-        self.where = where
-        self.used: set[str] = set()
-
-    def _get(self, key: str, kinds: tuple[type, ...], default: Any, required: bool) -> Any:
-        self.used.add(key)
-        if key not in self.data:
-            if required:
-                raise AgentConfigError(f"{self.where}: missing required key {key!r}")
-            return default
-        value = self.data[key]
-        if isinstance(value, bool) and bool not in kinds:
-            raise AgentConfigError(f"{self.where}: {key} must not be true/false")
-        if not isinstance(value, kinds):
-            names = " or ".join(k.__name__ for k in kinds)
-            raise AgentConfigError(f"{self.where}: {key} must be {names}, got {value!r}")
-        return value
-
-    def text(self, key: str, default: str | None = None, *, required: bool = False) -> Any:
-        return self._get(key, (str,), default, required)
-
-    def integer(self, key: str, default: int | None = None, *, required: bool = False) -> Any:
-        return self._get(key, (int,), default, required)
-
-    def number(self, key: str, default: float | None = None) -> Any:
-        value = self._get(key, (int, float), default, False)
-        return None if value is None else float(value)
-
-    def flag(self, key: str, default: bool) -> bool:
-        return bool(self._get(key, (bool,), default, False))
-
-    def choice(self, key: str, choices: tuple[str, ...], default: str | None = None) -> Any:
-        value = self._get(key, (str,), default, default is None)
-        if value not in choices:
-            raise AgentConfigError(f"{self.where}: {key} must be one of {choices}, got {value!r}")
-        return value
-
-    def positive(self, key: str, default: float, *, allow_zero: bool = False) -> float:
-        value: float = self.number(key, default)
-        if value < 0 or (value == 0 and not allow_zero):
-            raise AgentConfigError(f"{self.where}: {key} must be > 0, got {value}")
-        return value
-
-    def finish(self) -> None:
-        unknown = sorted(set(self.data) - self.used)
-        if unknown:
-            raise AgentConfigError(f"{self.where}: unknown key(s) {', '.join(unknown)}")
-
-
-def _usb_id(table: _Table, key: str) -> int:
-    table.used.add(key)
-    raw = table.data.get(key)
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        return raw
-    if isinstance(raw, str):
-        try:
-            return int(raw, 16)
-        except ValueError:
-            pass
-    raise AgentConfigError(f'{table.where}: {key} must be a USB id like "0x0416", got {raw!r}')
-
-
-#: Line terminators of a serial scanner by suffix name.
-SERIAL_SUFFIXES: dict[str, bytes] = {"enter": b"\r\n", "cr": b"\r", "lf": b"\n", "tab": b"\t"}
-
-
-def _suffix(t: _Table, driver: str) -> str:
-    suffix: str = t.text("suffix", "enter")
-    if driver == "serial":
-        if suffix not in SERIAL_SUFFIXES:
-            raise AgentConfigError(
-                f"{t.where}: suffix of a serial scanner must be one of {tuple(SERIAL_SUFFIXES)}"
-            )
-        return suffix
-    try:
-        suffix_keys(suffix)
-    except ValueError as exc:
-        raise AgentConfigError(f"{t.where}: {exc}") from exc
-    return suffix
-
-
-def _scanner(t: _Table, device_id: str, base: Path) -> ScannerConfig:
-    driver = t.choice("driver", ("evdev", "serial", "replay"), "evdev")
-    recording = t.text("recording")
-    scans = t._get("scans", (list,), [], False)
-    if not all(isinstance(s, str) and s for s in scans):
-        raise AgentConfigError(f"{t.where}: scans must be a list of non-empty strings")
-    if driver == "replay":
-        if recording is None and not scans:
-            raise AgentConfigError(f"{t.where}: a replay scanner needs recording or scans")
-        path = t.text("path", f"replay:{device_id}")
-    else:
-        path = t.text("path", required=True)
-    if recording is not None:
-        recording = str((base / recording).resolve())
-    return ScannerConfig(
-        id=device_id,
-        driver=driver,
-        path=path,
-        model=t.text("model", ""),
-        suffix=_suffix(t, driver),
-        max_interkey_ms=t.positive("max_interkey_ms", 50.0),
-        min_length=t.integer("min_length", 3),
-        grab=t.flag("grab", True),
-        baudrate=t.integer("baudrate", 9600),
-        recording=recording,
-        scans=tuple(scans),
-        interval_s=t.positive("interval_s", 3.0),
-        speed=t.positive("speed", 1.0, allow_zero=True),
-        loop=t.flag("loop", False),
-        unplug_at_end=t.flag("unplug_at_end", False),
-    )
-
-
-def _scale(t: _Table, device_id: str) -> ScaleDeviceConfig:
-    port = t.text("port") or t.text("path")
-    if port is None:
-        raise AgentConfigError(f"{t.where}: a scale needs port (its serial device path)")
-    parity = t.choice("parity", ("N", "E", "O"), "N") if "parity" in t.data else None
-    return ScaleDeviceConfig(
-        id=device_id,
-        port=port,
-        protocol=t.choice("protocol", ("continuous", "toledo8217", "sics"), "continuous"),
-        model=t.text("model", ""),
-        unit=t.choice("unit", ("kg", "g"), "kg"),
-        baudrate=t.integer("baudrate"),
-        bytesize=t.integer("bytesize"),
-        parity=parity,
-        stopbits=t.number("stopbits"),
-        publish_unstable=t.flag("publish_unstable", False),
-        delta_grams=t.integer("delta_grams", 0),
-    )
-
-
-def _printer(t: _Table, device_id: str) -> PrinterConfig:
-    driver = t.choice("driver", ("network", "serial", "usb"), "network")
-    host = t.text("host", "")
-    path = t.text("path", "")
-    vendor = product = 0
-    if driver == "network" and not host:
-        raise AgentConfigError(f"{t.where}: a network printer needs host")
-    if driver == "serial" and not path:
-        raise AgentConfigError(f"{t.where}: a serial printer needs path")
-    if driver == "usb":
-        vendor, product = _usb_id(t, "vendor_id"), _usb_id(t, "product_id")
-    paper_raw = t._get("paper", (str, int), "80mm", False)
-    paper = {"58": "58mm", "58mm": "58mm", "80": "80mm", "80mm": "80mm"}.get(str(paper_raw))
-    if paper is None:
-        raise AgentConfigError(f'{t.where}: paper must be "58mm" or "80mm", got {paper_raw!r}')
-    retry_first = t.positive("retry_first_s", 2.0)
-    retry_max = t.positive("retry_max_s", 60.0)
-    if retry_max < retry_first:
-        raise AgentConfigError(f"{t.where}: retry_max_s must be >= retry_first_s")
-    return PrinterConfig(
-        id=device_id,
-        driver=driver,
-        host=host,
-        port=t.integer("port", 9100),
-        path=path,
-        baudrate=t.integer("baudrate", 9600),
-        vendor_id=vendor,
-        product_id=product,
-        model=t.text("model", ""),
-        encoding=t.choice("encoding", ("gb18030", "gbk", "utf-8"), "gb18030"),
-        paper=paper,  # type: ignore[arg-type]
-        language=t.choice("language", ("escpos", "tspl"), "escpos"),
-        buzzer=t.flag("buzzer", False),
-        check_paper=t.flag("check_paper", True),
-        probe_interval_s=t.positive("probe_interval_s", 15.0, allow_zero=True),
-        retry_first_s=retry_first,
-        retry_max_s=retry_max,
+def _agent_config(tables: DevicesFile, base_dir: Path, source: Path | None) -> AgentConfig:
+    devices: list[DeviceConfig] = []
+    for dev in tables.device:
+        if isinstance(dev, ScannerConfig) and dev.recording is not None:
+            dev = dev.model_copy(update={"recording": str((base_dir / dev.recording).resolve())})
+        devices.append(dev)
+    return AgentConfig(
+        agent_id=tables.agent.id,
+        broker=tables.broker,
+        devices=tuple(devices),
+        spool_dir=(base_dir / tables.agent.spool_dir).resolve(),
+        reopen_min_s=tables.agent.reopen_min_s,
+        reopen_max_s=tables.agent.reopen_max_s,
+        source=source,
     )
 
 
 def parse_config(
     data: Mapping[str, Any], base_dir: Path, source: Path | None = None
 ) -> AgentConfig:
-    """Build an AgentConfig from parsed TOML; ``base_dir`` anchors relative paths."""
-    top = _Table(data, "devices.toml")
-    agent = _Table(top._get("agent", (dict,), {}, False), "[agent]")
-    broker_t = _Table(top._get("broker", (dict,), {}, False), "[broker]")
-    raw_devices = top._get("device", (list,), [], False)
-    top.finish()
-
-    agent_id = agent.text("id", socket.gethostname().split(".")[0] or "agent")
-    if not DEVICE_ID.match(agent_id):
-        raise AgentConfigError(f"[agent]: id {agent_id!r} must be letters, digits, '-', '_', '.'")
-    spool = Path(agent.text("spool_dir", "spool"))
-    reopen_min = agent.positive("reopen_min_s", 0.5)
-    reopen_max = agent.positive("reopen_max_s", 10.0)
-    agent.finish()
-    if reopen_max < reopen_min:
-        raise AgentConfigError("[agent]: reopen_max_s must be >= reopen_min_s")
-
-    broker = BrokerConfig(
-        host=broker_t.text("host", "127.0.0.1"),
-        port=broker_t.integer("port", 1883),
-        protocol=broker_t.choice("protocol", ("5", "3.1.1"), "5"),
-        username=broker_t.text("username"),
-        password=broker_t.text("password"),
-        keepalive_s=broker_t.integer("keepalive_s", 10),
-    )
-    broker_t.finish()
-
-    devices: list[DeviceConfig] = []
-    seen: set[str] = set()
-    for index, raw in enumerate(raw_devices):
-        t = _Table(raw, f"[[device]] #{index + 1}")
-        device_id = t.text("id", required=True)
-        t.where = f"[[device]] {device_id!r}"
-        if not DEVICE_ID.match(device_id):
-            raise AgentConfigError(
-                f"{t.where}: id must be letters, digits, '-', '_', '.' (it is an MQTT topic level)"
-            )
-        if device_id in seen:
-            raise AgentConfigError(f"{t.where}: duplicate device id")
-        seen.add(device_id)
-        kind = t.choice("kind", ("scanner", "scale", "printer"))
-        dev: DeviceConfig
-        if kind == "scanner":
-            dev = _scanner(t, device_id, base_dir)
-        elif kind == "scale":
-            dev = _scale(t, device_id)
-        else:
-            dev = _printer(t, device_id)
-        t.finish()
-        devices.append(dev)
-
-    return AgentConfig(
-        agent_id=agent_id,
-        broker=broker,
-        devices=tuple(devices),
-        spool_dir=(base_dir / spool).resolve(),
-        reopen_min_s=reopen_min,
-        reopen_max_s=reopen_max,
-        source=source,
-    )
-
-
-def load_config(path: str | Path) -> AgentConfig:
-    """Read and validate a ``devices.toml``."""
-    path = Path(path)
+    """Build an AgentConfig from parsed TOML alone; ``base_dir`` anchors relative paths."""
     try:
-        with path.open("rb") as f:
-            data = tomllib.load(f)
-    except FileNotFoundError as exc:
-        raise AgentConfigError(
-            f"{path} not found; copy deploy/devices.toml.example and edit it"
-        ) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise AgentConfigError(f"{path} is not valid TOML: {exc}") from exc
-    return parse_config(data, path.parent.resolve(), source=path.resolve())
+        tables = DevicesFile.model_validate(data)
+    except ValidationError as exc:
+        raise config_error(
+            exc, Where({}, (source or DEFAULT_FILE, data), environment=False)
+        ) from None
+    return _agent_config(tables, base_dir, source)
+
+
+def load_config(path: str | Path | None = None, **overrides: Any) -> AgentConfig:
+    """Read and validate a ``devices.toml`` (`path`, else $SHOPFLOOR_DEVICES_CONFIG, else
+    ./devices.toml if there is one), under the environment and `overrides` (the flags, as
+    tables: ``broker={"host": …}``)."""
+    given = dict(overrides)
+    if path is not None:
+        given["config"] = Path(path)
+    settings = AgentSettings(**given)
+    file = settings.config or DEFAULT_FILE
+    if not file.exists():
+        return _agent_config(settings, Path.cwd(), None)
+    return _agent_config(settings, file.resolve().parent, file.resolve())
+
+
+def _file_of(values: Mapping[str, Any]) -> tuple[Path, Mapping[str, Any]] | None:
+    """The file that was read and its tables, for naming a bad key (None: none was read)."""
+    named = values.get("config") or os.environ.get(ENV_PREFIX + "CONFIG")
+    path = Path(named) if named else DEFAULT_FILE
+    try:
+        return path, read_toml(path)
+    except AgentConfigError:
+        return None

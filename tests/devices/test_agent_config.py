@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 from devices.agent.commands import InvalidCommand, parse_command
 from devices.agent.config import (
     AgentConfigError,
+    BrokerConfig,
     PrinterConfig,
     ScaleDeviceConfig,
     ScannerConfig,
@@ -20,6 +22,7 @@ from devices.agent.config import (
 from devices.agent.documents import InvalidDocument, label_from_json, receipt_from_json
 from devices.agent.replay import load_recording, save_recording
 from devices.agent.topics import parse_topic
+from devices.cli import register
 from devices.scanner.decoder import ScanDecoder
 from devices.scanner.evdev_scanner import decoder_config
 from devices.simulators.scanner_recordings import record_scan
@@ -49,30 +52,46 @@ def test_the_shipped_example_config_is_valid() -> None:
 @pytest.mark.parametrize(
     ("device", "message"),
     [
-        ({"id": "a", "kind": "toaster"}, "kind must be one of"),
-        ({"id": "a/b", "kind": "scale", "port": "/dev/x"}, "MQTT topic level"),
-        ({"id": "a", "kind": "scale"}, "needs port"),
+        (
+            {"id": "a", "kind": "toaster"},
+            "device[0] (id 'a'): kind: expected one of 'scanner', 'scale', 'printer'",
+        ),
+        ({"id": "a"}, "device[0] (id 'a'): kind is missing"),
+        ({"id": "a/b", "kind": "scale", "port": "/dev/x"}, "device[0].id (id 'a/b'): expected"),
+        ({"id": "a", "kind": "scale"}, "device[0].port (id 'a'): is missing"),
         (
             {"id": "a", "kind": "scale", "port": "/dev/x", "protocl": "sics"},
-            "unknown key(s) protocl",
+            "device[0].protocl (id 'a'): is not a key",
         ),
-        ({"id": "a", "kind": "scale", "port": "/dev/x", "protocol": "lb"}, "protocol must be"),
-        ({"id": "a", "kind": "scanner", "driver": "evdev"}, "missing required key 'path'"),
+        (
+            {"id": "a", "kind": "scale", "port": "/dev/x", "protocol": "lb"},
+            "device[0].protocol (id 'a'): expected 'continuous', 'toledo8217' or 'sics', got 'lb'",
+        ),
+        ({"id": "a", "kind": "scanner", "driver": "evdev"}, "device[0].path (id 'a'): is missing"),
         (
             {"id": "a", "kind": "scanner", "path": "/x", "suffix": "space bar"},
-            "unknown scanner suffix",
+            "device[0].suffix (id 'a'): unknown scanner suffix",
         ),
         ({"id": "a", "kind": "scanner", "driver": "replay"}, "needs recording or scans"),
-        ({"id": "a", "kind": "printer"}, "needs host"),
-        ({"id": "a", "kind": "printer", "host": "h", "paper": "A4"}, "paper must be"),
-        ({"id": "a", "kind": "printer", "host": "h", "port": "9100"}, "port must be int"),
-        ({"id": "a", "kind": "printer", "driver": "usb", "vendor_id": "zz"}, "USB id"),
+        ({"id": "a", "kind": "printer"}, "device[0].host (id 'a'): is missing"),
+        (
+            {"id": "a", "kind": "printer", "host": "h", "paper": "A4"},
+            "device[0].paper (id 'a'): expected '58mm' or '80mm', got 'A4'",
+        ),
+        (
+            {"id": "a", "kind": "printer", "host": "h", "port": "nine"},
+            "device[0].port (id 'a'): expected a whole number, got 'nine'",
+        ),
+        (
+            {"id": "a", "kind": "printer", "driver": "usb", "vendor_id": "zz"},
+            "device[0].vendor_id (id 'a'): expected a USB id",
+        ),
     ],
 )
-def test_a_bad_device_table_is_refused_naming_the_problem(
+def test_a_bad_device_table_is_refused_naming_the_key_and_the_expectation(
     device: dict[str, Any], message: str
 ) -> None:
-    with pytest.raises(AgentConfigError, match="device") as err:
+    with pytest.raises(AgentConfigError) as err:
         config(device)
     assert message in str(err.value)
 
@@ -86,6 +105,77 @@ def test_two_devices_with_one_id_are_refused() -> None:
 def test_a_missing_config_file_says_where_the_example_is(tmp_path: Path) -> None:
     with pytest.raises(AgentConfigError, match=r"devices\.toml\.example"):
         load_config(tmp_path / "devices.toml")
+
+
+def write_config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "devices.toml"
+    path.write_text('[agent]\nid = "till-1"\n' + text, encoding="utf-8")
+    return path
+
+
+SCALE_TABLE = '[[device]]\nid = "lane1-scale"\nkind = "scale"\nport = "/dev/ttyUSB0"\n'
+
+
+def test_a_bad_value_in_the_file_names_the_file_the_key_and_the_expectation(
+    tmp_path: Path,
+) -> None:
+    path = write_config(tmp_path, SCALE_TABLE + 'baudrate = "fast"\n')
+    with pytest.raises(AgentConfigError) as err:
+        load_config(path)
+    assert str(err.value) == (
+        f"{path}: device[0].baudrate (id 'lane1-scale'): expected a whole number, got 'fast'"
+    )
+    assert err.value.message_zh == (
+        f"{path} 中的 device[0].baudrate（设备 lane1-scale）：应为整数，实际为 'fast'"
+    )
+
+
+def test_a_file_that_is_not_toml_is_refused_naming_it(tmp_path: Path) -> None:
+    path = write_config(tmp_path, "[broker\n")
+    with pytest.raises(AgentConfigError, match=f"{path} is not valid TOML"):
+        load_config(path)
+
+
+def test_the_environment_overrides_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_config(tmp_path, '[broker]\nport = 1884\npassword = "in-file"\n')
+    monkeypatch.setenv("SHOPFLOOR_DEVICES_BROKER_PASSWORD", "from-env")
+    broker = load_config(path).broker
+    assert (broker.port, broker.password) == (1884, "from-env")
+
+
+def test_a_flag_overrides_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_config(tmp_path, "[broker]\nport = 1884\n")
+    monkeypatch.setenv("SHOPFLOOR_DEVICES_BROKER_PORT", "1885")
+    assert load_config(path, broker={"port": 1886}).broker.port == 1886
+
+
+def test_a_bad_environment_value_names_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHOPFLOOR_DEVICES_BROKER_PORT", "mqtt")
+    with pytest.raises(AgentConfigError) as err:
+        load_config(write_config(tmp_path, ""))
+    assert str(err.value) == (
+        "environment variable SHOPFLOOR_DEVICES_BROKER_PORT: expected a whole number, got 'mqtt'"
+    )
+
+
+def test_the_config_file_can_be_named_by_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_config(tmp_path, SCALE_TABLE)
+    monkeypatch.setenv("SHOPFLOOR_DEVICES_CONFIG", str(path))
+    assert load_config().source == path.resolve()
+
+
+def test_every_broker_setting_but_the_password_has_a_flag() -> None:
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    run = parser.parse_args(["devices", "run"])
+    flags = {name.removeprefix("broker_") for name in vars(run) if name.startswith("broker_")}
+    assert flags == set(BrokerConfig.model_fields) - {"password"}
 
 
 def test_topics_name_one_device_and_one_channel() -> None:
