@@ -60,7 +60,10 @@ def history(area: str, seed: int, n: int = 60) -> list[Op]:
     rng = random.Random(seed)
     keys = {o: NodeKey.generate() for o in ORIGINS}
     clock_at = {o: 1_700_000_000_000 + i for i, o in enumerate(ORIGINS)}
-    clocks = {o: HybridClock(physical_ms=lambda o=o: clock_at[o]) for o in ORIGINS}
+    def wall(origin: str) -> Callable[[], int]:
+        return lambda: clock_at[origin]
+
+    clocks = {o: HybridClock(physical_ms=wall(o)) for o in ORIGINS}
     seqs = dict.fromkeys(ORIGINS, 0)
     ops: list[Op] = []
     for _ in range(n):
