@@ -17,7 +17,8 @@ router = APIRouter(prefix="/api")
 
 class CatalogItemIn(BaseModel):
     sku: str = Field(min_length=1, max_length=64)
-    fields: dict[str, str | int | None]
+    # Checked strictly by item_fields: a lax union here would turn `true` into 1.
+    fields: dict[str, Any]
     actor: str = Field(default="hq", max_length=64)
 
 
