@@ -11,7 +11,6 @@ import pytest
 
 from devices.agent.commands import InvalidCommand, parse_command
 from devices.agent.config import (
-    AgentConfigError,
     BrokerConfig,
     PrinterConfig,
     ScaleDeviceConfig,
@@ -19,6 +18,7 @@ from devices.agent.config import (
     load_config,
     parse_config,
 )
+from devices.agent.config_errors import AgentConfigError
 from devices.agent.documents import InvalidDocument, label_from_json, receipt_from_json
 from devices.agent.replay import load_recording, save_recording
 from devices.agent.topics import parse_topic
