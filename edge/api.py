@@ -1,24 +1,64 @@
-"""The node's JSON API: receive stock, record a sale, read stock and sync state."""
+"""The node's JSON API: receive stock, record a sale, read stock and sync state.
+
+Every input is typed strictly and bounded (`true` is not a quantity, `"5"` is not a
+number, unknown fields are refused); what the OpenAPI document says is what the code
+accepts, and each route lists the error answers (`web_ui.errors.ErrorOut`) it can give.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from typing import Annotated, Final, Literal
 
+from fastapi import APIRouter
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+from domain.catalog.kinds import Sku
+from domain.sales.kinds import MAX_LINE_QTY, MAX_LINES
 from domain.sales.rules import CartLine
 from edge.deps import NodeDep
 from edge.services.sales import record_sale
-from edge.services.stock import receive_stock
+from edge.services.stock import MAX_RECEIVE_QTY, receive_stock
 from edge.views import stock_rows, sync_view
+from web_ui.errors import error_responses
 
 router = APIRouter(prefix="/api")
 
+# Text a person or a till typed: no control characters (a NUL is refused by PostgreSQL
+# at the hub, the others are noise on a receipt).
+_PRINTABLE: Final = r"^[^\x00-\x1f\x7f]+$"
+Actor = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_PRINTABLE)]
+Ref = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_PRINTABLE)]
+# A till's own id for a sale (UUID, ULID, "till-1-0001" …): its retry key at this node.
+SaleId = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z._:-]+$")
+]
+ItemSku = Annotated[Sku, Field(examples=["6901234567890"])]
 
-class ReceiveIn(BaseModel):
-    sku: str = Field(min_length=1, max_length=64)
-    qty: int
-    actor: str = Field(default="api", max_length=64)
-    ref: str | None = Field(default=None, max_length=64)
+
+def _whole_number(value: object) -> object:
+    """JSON's integer 5 may be written 5.0 (JSON Schema agrees); `true`, "5", 5.5, NaN
+    and Infinity stay what they are and the strict int refuses them."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Count = Annotated[int, BeforeValidator(_whole_number)]
+Payment = Literal["cash", "card", "wechat", "alipay"]
+
+# Every write: unreadable or oversized body, bad fields, writes held after a restore.
+_WRITE_ERRORS: Final = (400, 413, 422, 503)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ReceiveIn(_In):
+    sku: ItemSku
+    qty: Count = Field(ge=1, le=MAX_RECEIVE_QTY, description="units received")
+    actor: Actor = "api"
+    ref: Ref | None = Field(default=None, description="delivery note or PO number")
 
 
 class ReceiveOut(BaseModel):
@@ -28,16 +68,20 @@ class ReceiveOut(BaseModel):
     op_seq: int
 
 
-class SaleLineIn(BaseModel):
-    sku: str = Field(min_length=1, max_length=64)
-    qty: int
+class SaleLineIn(_In):
+    sku: ItemSku
+    qty: Count = Field(ge=1, le=MAX_LINE_QTY)
 
 
-class SaleIn(BaseModel):
-    lines: list[SaleLineIn] = Field(min_length=1, max_length=500)
-    payment: str = Field(default="cash", max_length=32)
-    sale_id: str | None = Field(default=None, min_length=1, max_length=64)
-    actor: str = Field(default="api", max_length=64)
+class SaleIn(_In):
+    lines: list[SaleLineIn] = Field(min_length=1, max_length=MAX_LINES)
+    payment: Payment = "cash"
+    sale_id: SaleId | None = Field(
+        default=None,
+        description="the till's id for this sale: a retry with the same id and body is "
+        "answered with the recorded sale (replayed=true); another body under it is 409",
+    )
+    actor: Actor = "api"
 
 
 class SaleLineOut(BaseModel):
@@ -72,7 +116,33 @@ class SyncOut(BaseModel):
     writes_held: bool
 
 
-@router.post("/stock/receive", response_model=ReceiveOut)
+_RECEIVED: Final = {
+    "description": "received; on_hand is the stock here now",
+    "links": {
+        # Stateful tests (and readers): what was received can be sold.
+        "SellIt": {
+            "operationId": "record_sale",
+            "requestBody": {"lines": [{"sku": "$response.body#/sku", "qty": 1}]},
+        }
+    },
+}
+_SOLD: Final = {
+    "description": "the sale, or the recorded one when this is a retry (replayed=true)",
+    "links": {
+        "RetrySale": {
+            "operationId": "record_sale",
+            "requestBody": {"sale_id": "$response.body#/sale_id", "lines": "$request.body#/lines"},
+        }
+    },
+}
+
+
+@router.post(
+    "/stock/receive",
+    response_model=ReceiveOut,
+    operation_id="receive_stock",
+    responses={200: _RECEIVED, **error_responses(404, *_WRITE_ERRORS)},
+)
 def post_receive(body: ReceiveIn, node: NodeDep) -> ReceiveOut:
     receipt = receive_stock(node.ledger, node.location, body.sku, body.qty, body.actor, body.ref)
     node.ops_written()
@@ -81,7 +151,12 @@ def post_receive(body: ReceiveIn, node: NodeDep) -> ReceiveOut:
     )
 
 
-@router.post("/sales", response_model=SaleOut)
+@router.post(
+    "/sales",
+    response_model=SaleOut,
+    operation_id="record_sale",
+    responses={200: _SOLD, **error_responses(404, 409, *_WRITE_ERRORS)},
+)
 def post_sale(body: SaleIn, node: NodeDep) -> SaleOut:
     sale = record_sale(
         node.ledger,
@@ -101,11 +176,11 @@ def post_sale(body: SaleIn, node: NodeDep) -> SaleOut:
     )
 
 
-@router.get("/stock", response_model=list[StockRowOut])
+@router.get("/stock", response_model=list[StockRowOut], operation_id="stock_here")
 def get_stock(node: NodeDep) -> list[StockRowOut]:
     return [StockRowOut(**row) for row in stock_rows(node)]
 
 
-@router.get("/sync", response_model=SyncOut)
+@router.get("/sync", response_model=SyncOut, operation_id="sync_state")
 def get_sync(node: NodeDep) -> SyncOut:
     return SyncOut(**sync_view(node))

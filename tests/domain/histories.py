@@ -60,6 +60,7 @@ def history(area: str, seed: int, n: int = 60) -> list[Op]:
     rng = random.Random(seed)
     keys = {o: NodeKey.generate() for o in ORIGINS}
     clock_at = {o: 1_700_000_000_000 + i for i, o in enumerate(ORIGINS)}
+
     def wall(origin: str) -> Callable[[], int]:
         return lambda: clock_at[origin]
 

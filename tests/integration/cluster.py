@@ -57,9 +57,7 @@ class Cluster:
 
     def __post_init__(self) -> None:
         protocol = "5" if self.broker.kind == "mosquitto" else "3.1.1"
-        hub = Hub.open(
-            HubSettings(data_dir=self.base / "hub", db=self.hub_db), with_ingest=False
-        )
+        hub = Hub.open(HubSettings(data_dir=self.base / "hub", db=self.hub_db), with_ingest=False)
         try:
             self.hub_key = hub.key.public_b64
             for node_id in self.node_ids:
