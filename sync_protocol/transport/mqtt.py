@@ -11,6 +11,8 @@ The session is persistent (`clean_start=False` with a Session Expiry Interval un
 MQTT 5, `clean_session=False` under 3.1.1 for amqtt), so QoS 1 messages addressed to a
 node while it was away wait at the broker — an optimisation only, since the broker
 may drop them (Mosquitto past `max_queued_messages`) and the version vectors repair it.
+A reader of live events only (the edge's device bus) asks for `clean_session=True`
+instead: nothing is kept for it while it is away, and every reconnect starts afresh.
 """
 
 from __future__ import annotations
@@ -49,13 +51,23 @@ class Received:
 
 
 @dataclass(frozen=True)
+class Subscribed:
+    """The broker answered a SUBSCRIBE (`mid` as returned by `subscribe`): one reason
+    code per topic filter, in order. `granted` is False when any filter was refused."""
+
+    mid: int
+    reasons: tuple[str, ...]
+    granted: bool
+
+
+@dataclass(frozen=True)
 class Wake:
     """Put on the inbox by the owner's other threads (new local ops, shutdown)."""
 
     reason: str
 
 
-LinkEvent = Connected | Disconnected | Received | Wake
+LinkEvent = Connected | Disconnected | Subscribed | Received | Wake
 
 
 @dataclass(frozen=True)
@@ -87,18 +99,20 @@ class MqttLink:
         session_expiry_s: int = 7 * 24 * 3600,
         max_queued: int = 10_000,
         keepalive_s: int = 10,
+        clean_session: bool = False,
     ) -> None:
         self.broker = broker
         self.inbox: queue.Queue[LinkEvent] = queue.Queue()
         self.is_connected = False
         self._keepalive = keepalive_s
         self._session_expiry = session_expiry_s
+        self._clean = clean_session
         v5 = broker.protocol == "5"
         self._client = paho.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
             protocol=paho.MQTTv5 if v5 else paho.MQTTv311,
-            clean_session=None if v5 else False,
+            clean_session=None if v5 else clean_session,
             reconnect_on_failure=True,
         )
         self._client.max_queued_messages_set(max_queued)
@@ -116,6 +130,7 @@ class MqttLink:
             self._client.will_set(will.topic, will.payload, qos=1, retain=will.retain)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
+        self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
 
     # --- callbacks: enqueue only -------------------------------------------------------
@@ -133,6 +148,10 @@ class MqttLink:
         self.is_connected = False
         self.inbox.put(Disconnected(str(reason)))
 
+    def _on_subscribe(self, _c: Any, _u: Any, mid: int, reasons: list[ReasonCode], _p: Any) -> None:
+        granted = not any(r.is_failure for r in reasons)
+        self.inbox.put(Subscribed(mid, tuple(str(r) for r in reasons), granted))
+
     def _on_message(self, _c: Any, _u: Any, message: paho.MQTTMessage) -> None:
         self.inbox.put(Received(message.topic, bytes(message.payload)))
 
@@ -140,7 +159,12 @@ class MqttLink:
 
     def start(self) -> None:
         """Connect in the background; paho keeps reconnecting while the broker is away."""
-        if self.broker.protocol == "5":
+        if self.broker.protocol == "5" and self._clean:
+            # No Session Expiry Interval: the session ends with the connection.
+            self._client.connect_async(
+                self.broker.host, self.broker.port, keepalive=self._keepalive, clean_start=True
+            )
+        elif self.broker.protocol == "5":
             props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = self._session_expiry
             self._client.connect_async(
@@ -160,8 +184,12 @@ class MqttLink:
         self._client.disconnect()
         self._client.loop_stop()
 
-    def subscribe(self, topic: str) -> None:
-        self._client.subscribe(topic, qos=1)
+    def subscribe(self, *topics: str) -> int | None:
+        """Subscribe to one or more topic filters (QoS 1) in one SUBSCRIBE; the broker's
+        answer arrives as `Subscribed` with the returned `mid`. None when the link is
+        down: subscribe again on the next `Connected`."""
+        _rc, mid = self._client.subscribe([(topic, 1) for topic in topics])
+        return mid
 
     def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> bool:
         """Hand a message to paho. Returns False when the link is down: the caller's
