@@ -23,6 +23,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from sync_protocol.errors import ConfigurationError
+from sync_protocol.files import write_atomically
 from sync_protocol.settings import (
     ENV,
     FLAG,
@@ -182,9 +183,8 @@ class EdgeSettings(UplinkBroker, BaseSettings):
         data = self.model_dump(mode="json", exclude={"data_dir"})
         uplink = UplinkBroker.model_fields
         data = {key: data[key] for key in sorted(data, key=lambda key: key in uplink)}
-        tmp = self.config_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
-        tmp.replace(self.config_path)
+        text = json.dumps(data, ensure_ascii=False, indent=2)
+        write_atomically(self.config_path, text.encode("utf-8"))
 
     @classmethod
     def load(cls, data_dir: Path, **overrides: Any) -> EdgeSettings:

@@ -118,7 +118,8 @@ class TlsListener:
 
     With ``use_identity_as_username`` the Common Name of the client certificate becomes the
     MQTT username (what ``%u`` means in an ACL ``pattern``), whatever username the client
-    sends; anonymous clients are then refused. ``sync_protocol.pki`` makes the files.
+    sends; anonymous clients are then refused. ``deploy/cloud/make-certs.sh`` makes the
+    files (``tests.support.pki`` in the tests).
     """
 
     ca_file: Path

@@ -1,16 +1,15 @@
-"""Durable file writes for backups: atomic replace and fsync of files and folders."""
+"""The ledger file Litestream follows: made empty, in WAL mode, before Litestream starts.
+
+Durable writes themselves (atomic replace, fsync of files and folders) are
+`sync_protocol.files`.
+"""
 
 from __future__ import annotations
 
-import logging
-import os
 import sqlite3
 from pathlib import Path
 
-log = logging.getLogger(__name__)
-
-
-# --- files ------------------------------------------------------------------------------
+from sync_protocol.files import fsync_dir
 
 
 def ensure_ledger_file(ledger: Path) -> None:
@@ -23,31 +22,3 @@ def ensure_ledger_file(ledger: Path) -> None:
     finally:
         conn.close()
     fsync_dir(ledger.parent)
-
-
-def write_atomically(path: Path, text: str, *, mode: int) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as f:
-        f.write(text.encode("utf-8"))
-        f.flush()
-        os.fsync(f.fileno())
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
-
-
-def fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

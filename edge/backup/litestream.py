@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from edge.backup.files import ensure_ledger_file, write_atomically
+from edge.backup.files import ensure_ledger_file
 from edge.settings import EdgeSettings
 from sync_protocol.errors import ConfigurationError, ShopfloorError
+from sync_protocol.files import write_secret
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +225,7 @@ def write_config(
         lines.append(f"      url: {_q(replica.url)}")
     lines += [f"      {key}: {_q(value)}" for key, value in sorted(extra.items())]
     path = config_path(settings)
-    write_atomically(path, "\n".join(lines) + "\n", mode=0o600)
+    write_secret(path, ("\n".join(lines) + "\n").encode("utf-8"))
     return path
 
 

@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from edge.backup.files import fsync_dir, fsync_file, write_atomically
 from edge.backup.litestream import (
     BackupError,
     IntegrityCheck,
@@ -24,6 +23,7 @@ from edge.backup.litestream import (
 )
 from edge.settings import EdgeSettings
 from sync_protocol.errors import ConfigurationError
+from sync_protocol.files import fsync_dir, fsync_file, write_atomically
 from sync_protocol.signing import NodeKey
 from sync_protocol.store import schema
 
@@ -100,7 +100,9 @@ def restore(
         seconds=seconds,
     )
     write_atomically(
-        settings.data_dir / MARKER_NAME, json.dumps(asdict(marker), indent=2) + "\n", mode=0o644
+        settings.data_dir / MARKER_NAME,
+        (json.dumps(asdict(marker), indent=2) + "\n").encode("utf-8"),
+        mode=0o644,
     )
     fsync_file(staging)
     os.replace(staging, ledger)

@@ -26,9 +26,9 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from shopfloor_cli.broker import BrokerProcess, TlsListener, find_mosquitto
 from sync_protocol.errors import ConfigurationError
-from sync_protocol.pki import HUB_IDENTITY, CertificateAuthority
 from sync_protocol.topics import NodeTopics, all_status, all_up
 from sync_protocol.transport.mqtt import BrokerAddress, Connected, MqttLink, Received
+from tests.support.pki import HUB_IDENTITY, CertificateAuthority
 
 pytestmark = pytest.mark.skipif(
     find_mosquitto() is None, reason="TLS and ACLs are tested against Mosquitto only"

@@ -1,8 +1,9 @@
-"""A small private CA for the MQTT layer: the broker's certificate and one client
-certificate per node (DESIGN §7).
+"""A small private CA for the MQTT layer in tests: the broker's certificate and one client
+certificate per node (DESIGN §7), as `tests/integration/test_mqtt_tls.py` needs them.
+A real deployment issues the same certificates with `deploy/cloud/make-certs.sh`.
 
-This is the transport identity, not the op-signing identity (`signing.py`): the broker
-checks the client certificate and takes its Common Name as the MQTT username
+This is the transport identity, not the op-signing identity (`sync_protocol/signing.py`):
+the broker checks the client certificate and takes its Common Name as the MQTT username
 (Mosquitto's ``use_identity_as_username``), so a node's CN must be its node id and the
 broker's ACL can then confine each node to ``sf/+/node/<its id>/…``. See docs/security.md.
 
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from sync_protocol.errors import ConfigurationError
+from sync_protocol.files import write_atomically, write_secret
 
 #: The CN (hence the MQTT username) of the hub's own client certificate.
 HUB_IDENTITY = "hub"
@@ -55,16 +56,6 @@ def _new_key() -> ec.EllipticCurvePrivateKey:
 
 def _now(now: dt.datetime | None) -> dt.datetime:
     return now if now is not None else dt.datetime.now(dt.UTC)
-
-
-def _write_atomically(path: Path, data: bytes, mode: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    tmp.chmod(mode)  # O_CREAT's mode is masked by the umask and ignored if tmp existed
-    tmp.replace(path)
 
 
 def _check_identity(name: str) -> None:
@@ -101,8 +92,10 @@ class CertifiedKey:
 
     def save(self, cert_path: Path, key_path: Path) -> None:
         """Write both as PEM; the key readable by its owner only (0600)."""
-        _write_atomically(key_path, self.private_key_pem, 0o600)
-        _write_atomically(cert_path, self.certificate_pem, 0o644)
+        for path in (key_path, cert_path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+        write_secret(key_path, self.private_key_pem)
+        write_atomically(cert_path, self.certificate_pem)
 
     @classmethod
     def load(cls, cert_path: Path, key_path: Path) -> CertifiedKey:
