@@ -159,7 +159,10 @@ class IngestOut(BaseModel):
 
 class IncidentOut(BaseModel):
     id: int
-    at_ms: int
+    at_ms: int = Field(description="the first of its kind from this source (ms since epoch)")
+    last_ms: int | None = Field(description="the latest (ms since epoch)")
+    kind: str
+    count: int = Field(description="how many of this kind from this source since at_ms")
     peer: str | None
     origin: str | None
     seq: int | None

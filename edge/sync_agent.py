@@ -111,10 +111,13 @@ class SyncAgent:
 
     def _check_reconciled(self) -> None:
         """A restored node may write again once it holds every op of its own that the
-        hub holds: then its next seq is one nobody has used."""
-        if not self.session.heard_from_peer:
+        hub holds: then its next seq is one nobody has used. Only the hub's fresh,
+        sealed word counts (sent after this connection began): a forged or replayed
+        hello must not end the hold."""
+        said = self.session.fresh_peer_vv
+        if said is None:
             return
-        hub_has = self.session.peer_vv.get(self.node, 0)
+        hub_has = said.get(self.node, 0)
         if self.ledger.head(self.node) >= hub_has:
             log.warning("caught up on own ops from the hub (head %d); local writes resume", hub_has)
             self.ledger.local_writes_held = None

@@ -58,6 +58,21 @@ class HybridClock:
                 self.last = pack(last_wall, counter)
         return self.last
 
+    def now_after(self, floor: int) -> int:
+        """A stamp above `floor` too: an origin's last stamp, which another writer of the
+        same origin (a hub worker) or this one before a restart may have issued."""
+        stamp = self.now()
+        if stamp <= floor:
+            self.last = stamp = floor + 1
+        return stamp
+
+    def floor(self, own_last: int) -> int:
+        """Resume above this replica's own last stamp, however far ahead of the wall
+        clock it is (the guard is for others' stamps). Returns how many ms ahead it is."""
+        if own_last > self.last:
+            self.last = own_last
+        return max(0, wall_ms_of(own_last) - self.physical_ms())
+
     def is_too_far_ahead(self, remote: int) -> bool:
         return wall_ms_of(remote) - self.physical_ms() > self.max_drift_ms
 

@@ -7,30 +7,44 @@ test network are just pumps around it, so the simulation tests exercise exactly
 the code that runs in the field.
 
 Protocol (both directions are symmetric):
-- On (re)connect each side says `hello` with its version vector. The answer is an
-  `ack` with the receiver's vector, so each side learns what the other holds and
-  sends what it lacks, from the peer's acknowledged vector: everything unacked is
-  sent again after any reconnect.
-- Ops go in pages, stop-and-wait: one page in flight until it is acked. A page that
-  is not acked within `resend_after` is sent again (go-back-N from the last ack), so
-  lost, duplicated and reordered messages only cost time.
+- On (re)connect each side says `hello` with its version vector and the chain link at
+  each head. The answer is an `ack` with the receiver's vector, so each side learns
+  what the other holds and sends what it lacks.
+- Every control message (hello, ack, need) is sealed: signed by the sender, with the
+  sender's nonce for this connection and a counter that grows within it, and `re`, the
+  receiver's nonce as the sender last heard it. An unsealed, forged or replayed one is
+  refused with an incident. `fresh_peer_vv` holds only what fresh messages (re == our
+  nonce: sent after this connection began) said: a restored node resumes writing on
+  that word alone.
+- Ops go in pages, a window of `window_pages` in flight (acks by version vector slide
+  it). When the oldest is not acked within `resend_after`, only the ops from the
+  peer's last ack up to that page go again; later pages the peer holds ahead of the gap
+  and drains when it fills. Ops that arrive from the peer count as held by it at once
+  (never echoed back). A reconnect forgets what was in flight: at most one window
+  travels twice.
 - An op that arrives ahead of a gap is held by the store and the gap is asked for
-  with `need`; nothing is skipped.
+  with `need`; nothing is skipped. Each page says the chain link before its first op of
+  each origin, so a receiver whose history of that origin differs finds out at once.
 - A periodic `hello` is the anti-entropy heartbeat: if a broker dropped messages
-  silently, the vectors show it and the gap is refilled.
+  silently, the vectors show it and the gap is refilled; the links prove both hold the
+  same ops, or expose equivocation (two ops under one (origin, seq)): the origin is
+  blocked on this replica until a person decides.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import secrets
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sync_protocol.errors import SignatureRejected
-from sync_protocol.messages import Ack, Hello, Message, Need, OpsPage
+from sync_protocol.chain import GENESIS
+from sync_protocol.errors import ConfigurationError, SignatureRejected
+from sync_protocol.messages import Ack, Control, Hello, Message, Need, OpsPage, seal
 from sync_protocol.ops import Op, canonical_json
-from sync_protocol.store.replica import ApplyResult, ReplicaStore
+from sync_protocol.store.replica import ApplyResult, Equivocation, ReplicaStore
 from sync_protocol.version_vector import VersionVector, dominates, merge
 
 log = logging.getLogger(__name__)
@@ -38,11 +52,16 @@ log = logging.getLogger(__name__)
 OriginCheck = Callable[[Op], str | None]
 """Returns why the op may not come from this peer, or None when it may."""
 
+# How many of a peer's connections (nonces) this session remembers counters for: a
+# hub runs several workers, each its own connection with a node.
+REMEMBERED_PEER_SESSIONS = 16
+
 
 @dataclass(frozen=True)
 class SessionConfig:
     page_ops: int = 2000
     page_bytes: int = 1_000_000
+    window_pages: int = 4
     resend_after: float = 5.0
     heartbeat_every: float = 15.0
 
@@ -55,6 +74,30 @@ class SessionStats:
     rejected: int = 0
     pages_sent: int = 0
     resends: int = 0
+    equivocations: int = 0
+
+
+@dataclass
+class _Page:
+    top: VersionVector
+    sent_at: float
+
+
+@dataclass
+class _PeerCounters:
+    """The last counter seen in each of the peer's recent connections."""
+
+    last: OrderedDict[str, int] = field(default_factory=OrderedDict)
+
+    def accept(self, session: str, counter: int) -> bool:
+        seen = self.last.get(session)
+        if seen is not None and counter <= seen:
+            return False
+        self.last[session] = counter
+        self.last.move_to_end(session)
+        while len(self.last) > REMEMBERED_PEER_SESSIONS:
+            self.last.popitem(last=False)
+        return True
 
 
 def only_from_origin(peer: str) -> OriginCheck:
@@ -90,16 +133,26 @@ class SyncSession:
         accept: OriginCheck,
         config: SessionConfig | None = None,
     ) -> None:
+        if replica.key is None:
+            raise ConfigurationError("a sync session seals its messages: the replica needs a key")
         self.replica = replica
         self.me = replica.origin
         self.peer = peer
         self.offer = frozenset(offer) if offer is not None else None
+        # The origins the two sides talk about: what we offer and what the peer does.
+        self.shared = self.offer | {peer} if self.offer is not None else None
         self.accept = accept
         self.config = config or SessionConfig()
         self.peer_vv: VersionVector = replica.peer_state(peer).vv
+        # What fresh messages of the peer (sent after this connection began) said it holds.
+        self.fresh_peer_vv: VersionVector | None = None
         self.connected = False
-        self.inflight: VersionVector | None = None
-        self.sent_at = 0.0
+        self.nonce = secrets.token_hex(8)
+        self.peer_nonce: str | None = None
+        self._counter = 0
+        self._peer_counters = _PeerCounters()
+        self.sent_vv: VersionVector = {}
+        self.inflight: list[_Page] = []
         self.last_hello = -math.inf
         # Whether the peer has told us, since this process started, what it holds.
         self.heard_from_peer = False
@@ -109,89 +162,223 @@ class SyncSession:
     # --- events in ---------------------------------------------------------------------
 
     def connect(self, now: float) -> list[Message]:
-        """The link is up (again): forget what was in flight and say hello."""
+        """The link is up (again): a new nonce, forget what was in flight, say hello."""
         self.connected = True
-        self.inflight = None
+        self.nonce = secrets.token_hex(8)
+        self._counter = 0
+        self.fresh_peer_vv = None
+        self._forget_inflight()
         self.last_hello = now
-        return [Hello(self.me, self.replica.version_vector())]
+        return [self._hello()]
 
     def disconnect(self) -> None:
         self.connected = False
-        self.inflight = None
+        self._forget_inflight()
 
     def receive(self, msg: Message, now: float) -> list[Message]:
         if msg.sender != self.peer:
             self._incident(
-                "rejected", f"message from {msg.sender!r} on the session with {self.peer!r}", now
+                "rejected",
+                "wrong_sender",
+                f"message from {msg.sender!r} on the session with {self.peer!r}",
+                now,
             )
             return []
-        if not self.connected:
-            # Hearing from the peer proves the link is up.
-            self.connected = True
-        if isinstance(msg, Hello | Ack):
-            self.heard_from_peer = True
+        if isinstance(msg, OpsPage):
+            if msg.nonce:
+                self.peer_nonce = msg.nonce
+            self._hearing(now)
+            return self._ingest(msg, now)
+        fresh = self._unseal(msg, now)
+        if fresh is None:
+            return []
+        self._hearing(now)
         if isinstance(msg, Hello):
-            # Replace, not merge: a peer restored from a backup holds less than it
-            # acked before, and must be sent it again.
-            self.peer_vv = dict(msg.vv)
-            self.inflight = None
-            self.replica.save_peer(self.peer, vv=self.peer_vv, seen_ms=_ms(now))
-            return [Ack(self.me, self.replica.version_vector()), *self._pump(now)]
+            return self._hello_received(msg, fresh, now)
         if isinstance(msg, Ack):
             self.peer_vv = merge(self.peer_vv, msg.vv)
+            if fresh:
+                self._fresh(msg.vv)
             self.replica.save_peer(self.peer, vv=self.peer_vv, seen_ms=_ms(now), ack_ms=_ms(now))
-            if self.inflight is not None and dominates(self.peer_vv, self.inflight):
-                self.inflight = None
+            self._slide()
             return self._pump(now)
-        if isinstance(msg, OpsPage):
-            return self._ingest(msg, now)
         return self._answer_need(msg)
 
     def tick(self, now: float) -> list[Message]:
         if not self.connected:
             return []
         out: list[Message] = []
-        if self.inflight is not None and now - self.sent_at >= self.config.resend_after:
-            # The page or its ack was lost: go back to the last ack and ask again.
-            self.inflight = None
+        oldest = self.inflight[0] if self.inflight else None
+        if oldest is not None and now - oldest.sent_at >= self.config.resend_after:
+            # That page or its ack was lost: send its ops again (from the last ack), and
+            # ask what the peer holds; the later pages stay in flight.
             self.stats.resends += 1
+            oldest.sent_at = now
             self.last_hello = now
-            out.append(Hello(self.me, self.replica.version_vector()))
+            out.append(self._hello())
+            page = self._page(self.peer_vv, upto=oldest.top)
+            if page is not None:
+                out.append(page)
         elif now - self.last_hello >= self.config.heartbeat_every:
             self.last_hello = now
-            out.append(Hello(self.me, self.replica.version_vector()))
+            out.append(self._hello())
         return [*out, *self._pump(now)]
 
     def local_changes(self, now: float) -> list[Message]:
-        """New ops were written locally (or arrived for relay): send if idle."""
+        """New ops were written locally (or arrived for relay): send if the window
+        has room."""
         return self._pump(now)
 
-    # --- what the peer lacks -----------------------------------------------------------
+    # --- seals ---------------------------------------------------------------------------
+
+    def _sealed(self, msg: Control) -> Control:
+        self._counter += 1
+        assert self.replica.key is not None
+        return seal(
+            msg, self.replica.key, session=self.nonce, counter=self._counter, re=self.peer_nonce
+        )
+
+    def _hello(self) -> Message:
+        heads = self.replica.head_links(self.shared)
+        vv = {o: seq for o, (seq, _) in heads.items()}
+        return self._sealed(Hello(self.me, vv, {o: link for o, (_, link) in heads.items()}))
+
+    def _ack(self) -> Message:
+        return self._sealed(Ack(self.me, self._vv()))
+
+    def _vv(self) -> VersionVector:
+        return {o: seq for o, (seq, _) in self.replica.head_links(self.shared).items()}
+
+    def _unseal(self, msg: Control, now: float) -> bool | None:
+        """Whether the sealed `msg` is fresh; None (and an incident) when it is unsealed,
+        forged or replayed."""
+        sealed = msg.seal
+        if sealed is None or not sealed.sig:
+            self._incident("rejected", "unsealed", f"unsealed {type(msg).__name__.lower()}", now)
+            return None
+        if self.peer not in self._keys:
+            self._keys = self.replica.keyring()
+        try:
+            self._keys.verify_bytes(self.peer, sealed.signed, sealed.sig)
+        except SignatureRejected as exc:
+            self._incident("rejected", "bad_seal", str(exc), now)
+            return None
+        if not self._peer_counters.accept(sealed.session, sealed.counter):
+            self._incident(
+                "rejected",
+                "replayed",
+                f"replayed {type(msg).__name__.lower()} (connection {sealed.session}, "
+                f"counter {sealed.counter})",
+                now,
+            )
+            return None
+        self.peer_nonce = sealed.session
+        return sealed.re == self.nonce
+
+    def _hearing(self, now: float) -> None:
+        if not self.connected:
+            # Hearing from the peer proves the link is up.
+            self.connected = True
+
+    def _fresh(self, vv: VersionVector) -> None:
+        self.fresh_peer_vv = merge(self.fresh_peer_vv or {}, vv)
+
+    # --- what the peer holds -------------------------------------------------------------
+
+    def _hello_received(self, msg: Hello, fresh: bool, now: float) -> list[Message]:
+        self.heard_from_peer = True
+        if fresh:
+            self._fresh(msg.vv)
+        lost = {o for o, seq in self.peer_vv.items() if msg.vv.get(o, 0) < seq}
+        # Replace, not merge: a peer restored from a backup holds less than it acked
+        # before, and must be sent it again; what is in flight beyond that stays.
+        self.peer_vv = dict(msg.vv)
+        if lost:
+            self.sent_vv = {o: s for o, s in self.sent_vv.items() if o not in lost}
+            self.inflight = []
+        self._slide()
+        self.replica.save_peer(self.peer, vv=self.peer_vv, seen_ms=_ms(now))
+        self._compare_links(msg, now)
+        return [self._ack(), *self._pump(now)]
+
+    def _compare_links(self, msg: Hello, now: float) -> None:
+        """The anti-entropy proof: where both hold an origin up to the same seq, the
+        chain links must be equal."""
+        asked = {o: msg.vv[o] for o in msg.links if msg.vv.get(o, 0) > 0}
+        if self.shared is not None:
+            asked = {o: s for o, s in asked.items() if o in self.shared}
+        if not asked:
+            return
+        mine = self.replica.chain_links(asked)
+        for origin, link in sorted(mine.items()):
+            if link != msg.links[origin]:
+                self._equivocation(
+                    Equivocation(
+                        origin,
+                        asked[origin],
+                        held=f"chain link {link}",
+                        offered=f"chain link {msg.links[origin]} (from {self.peer})",
+                    ),
+                    now,
+                )
 
     def unacked(self) -> int:
         """Ops this replica offers that the peer has not acknowledged."""
-        mine = self.replica.version_vector()
+        mine = self._vv()
         origins = self.offer if self.offer is not None else mine.keys()
         return sum(max(0, mine.get(o, 0) - self.peer_vv.get(o, 0)) for o in origins)
 
+    def _forget_inflight(self) -> None:
+        self.inflight = []
+        self.sent_vv = {}
+
+    def _slide(self) -> None:
+        self.inflight = [p for p in self.inflight if not dominates(self.peer_vv, p.top)]
+        if not self.inflight:
+            self.sent_vv = {}
+
+    # --- what the peer lacks -----------------------------------------------------------
+
     def _pump(self, now: float) -> list[Message]:
-        if not self.connected or self.inflight is not None:
+        if not self.connected:
             return []
+        out: list[Message] = []
+        while len(self.inflight) < self.config.window_pages:
+            page = self._page(merge(self.peer_vv, self.sent_vv))
+            if page is None:
+                break
+            top = _top(page.ops)
+            self.sent_vv = merge(self.sent_vv, top)
+            self.inflight.append(_Page(top, now))
+            out.append(page)
+        return out
+
+    def _page(self, after: VersionVector, *, upto: VersionVector | None = None) -> OpsPage | None:
         ops = self.replica.ops_after(
-            self.peer_vv,
+            after,
             origins=self.offer,
             limit=self.config.page_ops,
             max_bytes=self.config.page_bytes,
         )
+        if upto is not None:
+            ops = [op for op in ops if op.seq <= upto.get(op.origin, 0)]
         if not ops:
-            return []
-        top: VersionVector = {}
-        for op in ops:
-            top[op.origin] = max(top.get(op.origin, 0), op.seq)
-        self.inflight = top
-        self.sent_at = now
+            return None
         self.stats.pages_sent += 1
-        return [OpsPage(self.me, ops, more=len(ops) >= self.config.page_ops)]
+        return OpsPage(
+            self.me,
+            ops,
+            more=len(ops) >= self.config.page_ops,
+            after=self._links_before(ops),
+            nonce=self.nonce,
+        )
+
+    def _links_before(self, ops: list[Op]) -> dict[str, str]:
+        firsts: dict[str, int] = {}
+        for op in ops:
+            firsts[op.origin] = min(firsts.get(op.origin, op.seq), op.seq)
+        links = self.replica.chain_links({o: s - 1 for o, s in firsts.items() if s > 1})
+        return {o: links.get(o, GENESIS) if s > 1 else GENESIS for o, s in firsts.items()}
 
     def _answer_need(self, need: Need) -> list[Message]:
         ops: list[Op] = []
@@ -202,43 +389,73 @@ class SyncSession:
             if room <= 0:
                 break
             ops.extend(self.replica.ops_range(origin, lo, min(hi, lo + room - 1)))
-        return [OpsPage(self.me, ops)] if ops else []
+        if not ops:
+            return []
+        return [OpsPage(self.me, ops, after=self._links_before(ops), nonce=self.nonce)]
 
     # --- what the peer sent ------------------------------------------------------------
 
     def _ingest(self, page: OpsPage, now: float) -> list[Message]:
         for raw, why in page.invalid:
-            self._incident("rejected", why, now, payload=raw)
+            self._incident("rejected", "invalid_op", why, now, payload=raw)
         good: list[Op] = []
         for op in page.ops:
             self.stats.ops_received += 1
-            reason = (
-                self.accept(op) or self._signature_problem(op) or self.replica.registry.problem(op)
-            )
-            if reason is not None:
-                self._incident("rejected", reason, now, op=op)
+            refused = self._refusal(op)
+            if refused is not None:
+                self._incident("rejected", refused[0], refused[1], now, op=op)
                 continue
             if self.replica.clock.is_too_far_ahead(op.hlc):
                 # Kept (it is a signed fact) but flagged, and the clock does not follow it.
                 self._incident(
-                    "flagged", f"op stamped beyond the clock guard (hlc {op.hlc})", now, op=op
+                    "flagged",
+                    "clock_ahead",
+                    f"op stamped beyond the clock guard (hlc {op.hlc})",
+                    now,
+                    op=op,
                 )
             good.append(op)
-        result: ApplyResult = self.replica.apply(good, now_ms=_ms(now)) if good else ApplyResult()
+        result: ApplyResult = (
+            self.replica.apply(good, now_ms=_ms(now), after=page.after) if good else ApplyResult()
+        )
         self.stats.ops_applied += len(result.applied)
         self.stats.duplicates += result.duplicates
+        for fork in result.equivocations:
+            self._equivocation(fork, now, recorded=True)
+        if result.blocked and not result.equivocations:
+            self._incident(
+                "rejected",
+                "blocked_origin",
+                f"{result.blocked} ops of a blocked origin refused (equivocation found before)",
+                now,
+            )
         if good and result.duplicates == len(good):
             log.info(
                 "ignored %d duplicate ops from %s (a replayed or resent page)",
                 result.duplicates,
                 self.peer,
             )
-        out: list[Message] = [Ack(self.me, self.replica.version_vector())]
+        # The peer sends each origin's ops in seq order from what it holds without gaps:
+        # it holds everything up to the last one it sent. Never send those back.
+        stored = {o: s for o, s in _top(good).items() if not self.replica.is_blocked(o)}
+        self.peer_vv = merge(self.peer_vv, stored)
+        out: list[Message] = [self._ack()]
         origins = {op.origin for op in good}
         gaps = {o: r for o, r in self.replica.gaps().items() if o in origins}
         if gaps:
-            out.append(Need(self.me, gaps))
+            out.append(self._sealed(Need(self.me, gaps)))
         return out
+
+    def _refusal(self, op: Op) -> tuple[str, str] | None:
+        """(incident kind, reason) when `op` may not be taken from this peer."""
+        for kind, reason in (
+            ("not_allowed", self.accept(op)),
+            ("bad_signature", self._signature_problem(op)),
+            ("invalid_body", self.replica.registry.problem(op)),
+        ):
+            if reason is not None:
+                return kind, reason
+        return None
 
     def _signature_problem(self, op: Op) -> str | None:
         if op.origin not in self._keys:
@@ -249,9 +466,27 @@ class SyncSession:
             return str(exc)
         return None
 
+    def _equivocation(self, fork: Equivocation, now: float, *, recorded: bool = False) -> None:
+        """Two histories of one origin: block it here, and say so loudly."""
+        self.stats.equivocations += 1
+        if not recorded:
+            self.replica.block_origin(fork, at_ms=_ms(now))
+        self.replica.record_incident(
+            disposition="blocked",
+            kind="equivocation",
+            reason=fork.reason,
+            peer=self.peer,
+            origin=fork.origin,
+            seq=fork.seq,
+            payload=canonical_json({"held": fork.held, "offered": fork.offered}).decode(),
+            at_ms=_ms(now),
+        )
+        log.error("sync with %s: %s", self.peer, fork.reason)
+
     def _incident(
         self,
         disposition: str,
+        kind: str,
         reason: str,
         now: float,
         *,
@@ -264,6 +499,7 @@ class SyncSession:
         raw = op.to_wire() if op is not None else payload
         self.replica.record_incident(
             disposition=disposition,
+            kind=kind,
             reason=reason,
             peer=self.peer,
             origin=op.origin if op else None,
@@ -271,6 +507,13 @@ class SyncSession:
             payload=canonical_json(raw).decode("utf-8") if raw is not None else None,
             at_ms=_ms(now),
         )
+
+
+def _top(ops: Iterable[Op]) -> VersionVector:
+    top: VersionVector = {}
+    for op in ops:
+        top[op.origin] = max(top.get(op.origin, 0), op.seq)
+    return top
 
 
 def _ms(now: float) -> int:

@@ -54,6 +54,10 @@ class NodeKey:
     def sign(self, op: Op) -> Op:
         return replace(op, sig=self.private.sign(op.signing_bytes()))
 
+    def sign_bytes(self, data: bytes) -> bytes:
+        """A signature over `data` (a sealed sync message)."""
+        return self.private.sign(data)
+
 
 def public_key_from_b64(text: str) -> Ed25519PublicKey:
     try:
@@ -76,6 +80,21 @@ class KeyRing:
 
     def __contains__(self, origin: object) -> bool:
         return origin in self._keys
+
+    def verify_bytes(self, origin: str, data: bytes, sig: bytes) -> None:
+        """`data` was signed by `origin` (a sealed sync message), or SignatureRejected."""
+        key = self._keys.get(origin)
+        if key is None:
+            raise SignatureRejected(
+                f"no enrolled key for {origin!r}", message_zh=f"节点 {origin} 未登记"
+            )
+        try:
+            key.verify(sig, data)
+        except InvalidSignature as exc:
+            raise SignatureRejected(
+                f"the seal of a message from {origin!r} does not verify",
+                message_zh=f"来自 {origin} 的消息签名无效",
+            ) from exc
 
     def verify(self, op: Op) -> None:
         key = self._keys.get(op.origin)

@@ -9,8 +9,9 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, func, or_, select
 
+from sync_protocol.chain import next_link
 from sync_protocol.hlc import system_ms
 from sync_protocol.ops import Op, canonical_json
 from sync_protocol.store import schema
@@ -31,11 +32,21 @@ def op_of(row: Any) -> Op:
     )
 
 
-def insert_ops(conn: Connection, ops: Sequence[Op], received_ms: int | None = None) -> None:
+def sig_text(op: Op) -> str:
+    return base64.b64encode(op.sig).decode("ascii")
+
+
+def insert_ops(
+    conn: Connection, ops: Sequence[Op], chain: str, received_ms: int | None = None
+) -> str:
+    """Store the next ops of one origin, in seq order, after the op whose chain link is
+    `chain`; returns the link of the last one."""
     at = received_ms if received_ms is not None else system_ms()
-    conn.execute(
-        schema.ops.insert(),
-        [
+    rows = []
+    for op in ops:
+        sig = sig_text(op)
+        chain = next_link(chain, sig)
+        rows.append(
             {
                 "origin": op.origin,
                 "seq": op.seq,
@@ -44,12 +55,13 @@ def insert_ops(conn: Connection, ops: Sequence[Op], received_ms: int | None = No
                 "v": op.v,
                 "actor": op.actor,
                 "body": canonical_json(op.body).decode("utf-8"),
-                "sig": base64.b64encode(op.sig).decode("ascii"),
+                "sig": sig,
                 "received_ms": at,
+                "chain": chain,
             }
-            for op in ops
-        ],
-    )
+        )
+    conn.execute(schema.ops.insert(), rows)
+    return chain
 
 
 class OpLog(StoreBase):
@@ -147,6 +159,26 @@ class OpLog(StoreBase):
             return int(
                 conn.execute(select(func.count()).select_from(schema.pending_ops)).scalar_one()
             )
+
+    def chain_links(self, seqs: Mapping[str, int]) -> dict[str, str]:
+        """The chain link this replica holds at each (origin, seq) asked for; origins it
+        does not hold that far are left out."""
+        if not seqs:
+            return {}
+        o = schema.ops
+        wanted = [and_(o.c.origin == origin, o.c.seq == seq) for origin, seq in seqs.items()]
+        with self.read() as conn:
+            rows = conn.execute(select(o.c.origin, o.c.chain).where(or_(*wanted)))
+            return {r.origin: str(r.chain) for r in rows}
+
+    def head_links(self, origins: Iterable[str] | None = None) -> dict[str, tuple[int, str]]:
+        """(seq, chain link) of each origin's head: what this replica holds, provably."""
+        h = schema.heads
+        stmt = select(h.c.origin, h.c.seq, h.c.chain).where(h.c.seq > 0)
+        if origins is not None:
+            stmt = stmt.where(h.c.origin.in_(sorted(origins)))
+        with self.read() as conn:
+            return {r.origin: (int(r.seq), str(r.chain)) for r in conn.execute(stmt)}
 
     def range_checksum(self, origin: str, lo: int, hi: int) -> str:
         """SHA-256 over the signatures of ops lo..hi of an origin: two replicas with

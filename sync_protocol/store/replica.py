@@ -9,13 +9,14 @@ meta); this module writes and applies ops and rebuilds projections.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, select, update
 
+from sync_protocol.chain import GENESIS
 from sync_protocol.errors import ConfigurationError, NodeNotReady
 from sync_protocol.hlc import HybridClock, system_ms
 from sync_protocol.ops import Op, canonical_json
@@ -25,11 +26,37 @@ from sync_protocol.store import schema
 from sync_protocol.store.dialect import insert_for
 from sync_protocol.store.keys import KeyBook
 from sync_protocol.store.migrate import upgrade_to_head
-from sync_protocol.store.oplog import OpLog, insert_ops, op_of
+from sync_protocol.store.oplog import OpLog, insert_ops, op_of, sig_text
 from sync_protocol.store.peers import PeerBook
 from sync_protocol.store.records import Records
 
 REBUILD_CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class Head:
+    """An origin's head, locked for this transaction."""
+
+    seq: int
+    chain: str
+    hlc: int
+
+
+@dataclass(frozen=True)
+class Equivocation:
+    """Two different ops under one (origin, seq): the one held and the one offered."""
+
+    origin: str
+    seq: int
+    held: str  # wire JSON of the op this replica holds
+    offered: str  # wire JSON of the other
+
+    @property
+    def reason(self) -> str:
+        return (
+            f"equivocation: origin {self.origin!r} signed two different ops at seq {self.seq}; "
+            f"nothing more of {self.origin!r} is applied until a person decides"
+        )
 
 
 @dataclass
@@ -37,6 +64,9 @@ class ApplyResult:
     applied: list[Op] = field(default_factory=list)
     duplicates: int = 0
     buffered: int = 0
+    # Ops refused because their origin is blocked (equivocation found now or before).
+    blocked: int = 0
+    equivocations: list[Equivocation] = field(default_factory=list)
 
 
 class WriteTxn:
@@ -46,7 +76,7 @@ class WriteTxn:
         self.store = store
         self.conn = conn
         self.appended: list[Op] = []
-        self._head: int | None = None
+        self._head: Head | None = None
 
     def append(self, kind: str, body: dict[str, Any], actor: str) -> Op:
         """Record a new fact of this replica: validated, signed, stored and folded, in
@@ -62,23 +92,32 @@ class WriteTxn:
         registry = self.store.registry
         v = registry.version_of(kind)
         registry.validate(kind, v, body)
+        origin = self.store.origin
         if self._head is None:
-            self._head = self.store._lock_head(self.conn, self.store.origin)
-        self._head += 1
+            self._head = self.store._lock_head(self.conn, origin)
+            if self.store._is_blocked(self.conn, origin):
+                raise NodeNotReady(
+                    f"origin {origin!r} is blocked for equivocation: a person must decide",
+                    message_zh="本节点的数据与总部不一致（同一序号两条不同记录），需人工处理后才能继续写入",
+                )
+        head = self._head
         op = key.sign(
             Op(
-                origin=self.store.origin,
-                seq=self._head,
-                hlc=self.store.clock.now(),
+                origin=origin,
+                seq=head.seq + 1,
+                # Above every stamp of this origin, whoever wrote it (another hub
+                # worker, this process before a restart with a clock since set back).
+                hlc=self.store.clock.now_after(head.hlc),
                 kind=kind,
                 v=v,
                 actor=actor,
                 body=body,
             )
         )
-        insert_ops(self.conn, [op])
+        chain = insert_ops(self.conn, [op], head.chain)
         registry.project(self.conn, [op])
-        self.store._set_head(self.conn, self.store.origin, self._head)
+        self._head = Head(op.seq, chain, op.hlc)
+        self.store._set_head(self.conn, origin, self._head)
         self.appended.append(op)
         return op
 
@@ -126,71 +165,227 @@ class ReplicaStore(OpLog, PeerBook, KeyBook, Records):
             yield WriteTxn(self, conn)
 
     def _resume_clock(self) -> None:
-        # A restarted node must never stamp below what it already wrote or saw.
+        """A restarted replica never stamps below what it already wrote or saw. Its own
+        last stamp is resumed even when it is ahead of the wall clock (a clock that was
+        skewed, since set right): going back would lose last-writer-wins to its own
+        older writes. That is flagged; others' stamps stay behind the clock guard."""
+        h = schema.heads
         with self.read() as conn:
-            top = conn.execute(select(func.max(schema.ops.c.hlc))).scalar()
+            own = conn.execute(select(h.c.hlc).where(h.c.origin == self.origin)).scalar()
+            others = conn.execute(select(func.max(h.c.hlc)).where(h.c.origin != self.origin))
+            top = others.scalar()
         if top:
             self.clock.observe(int(top))
+        if own:
+            ahead_ms = self.clock.floor(int(own))
+            if ahead_ms > self.clock.max_drift_ms:
+                self.record_incident(
+                    disposition="flagged",
+                    kind="clock_ahead",
+                    origin=self.origin,
+                    reason=f"this replica's last stamp is {ahead_ms / 3_600_000:.1f} h ahead "
+                    "of its wall clock; its stamps continue from it (check the clock)",
+                )
 
     # --- apply -------------------------------------------------------------------------
 
-    def apply(self, ops: Iterable[Op], *, now_ms: int | None = None) -> ApplyResult:
+    def apply(
+        self,
+        ops: Iterable[Op],
+        *,
+        now_ms: int | None = None,
+        after: Mapping[str, str] | None = None,
+    ) -> ApplyResult:
         """Store and fold received ops. Duplicates are no-ops; an op ahead of a gap is
-        held until the gap fills; each origin's ops fold in seq order. Callers verify
-        signatures first: the store trusts what it is given."""
+        held until the gap fills; each origin's ops fold in seq order. An op that differs
+        from the one held under its (origin, seq) is equivocation: the origin is blocked
+        (none of its ops apply) until `release_origin`. Callers verify signatures first:
+        the store trusts what it is given. `after` gives, per origin, the sender's chain
+        link before the first of its ops here: a different link at that seq here is
+        equivocation too."""
         received = now_ms if now_ms is not None else system_ms()
         by_origin: dict[str, list[Op]] = {}
         for op in ops:
             by_origin.setdefault(op.origin, []).append(op)
         result = ApplyResult()
         with self.write() as txn:
-            conn = txn.conn
             for origin in sorted(by_origin):
-                group = sorted(by_origin[origin], key=lambda o: o.seq)
-                head = self._lock_head(conn, origin)
-                start = head
-                ready: list[Op] = []
-                held: dict[int, Op] = {}
-                for op in group:
-                    if op.seq <= head or op.seq in held:
-                        result.duplicates += 1
-                    elif op.seq == head + 1:
-                        ready.append(op)
-                        head += 1
-                    else:
-                        held[op.seq] = op
-                # Earlier-buffered ops, and this batch's own out-of-order ones, that
-                # the batch made contiguous.
-                head = self._drain_pending(conn, origin, head, held, ready)
-                for op in held.values():
-                    if op.seq > head:
-                        result.buffered += self._hold(conn, op, received)
-                    else:
-                        result.duplicates += 1
-                if ready:
-                    insert_ops(conn, ready, received)
-                    self.registry.project(conn, ready)
-                    result.applied.extend(ready)
-                if head != start:
-                    self._set_head(conn, origin, head)
-                    conn.execute(
-                        delete(schema.pending_ops).where(
-                            and_(
-                                schema.pending_ops.c.origin == origin,
-                                schema.pending_ops.c.seq <= head,
-                            )
-                        )
-                    )
+                link = (after or {}).get(origin)
+                self._apply_origin(txn.conn, origin, by_origin[origin], link, received, result)
         for op in result.applied:
             self.clock.observe(op.hlc)
         return result
 
+    def _apply_origin(
+        self,
+        conn: Connection,
+        origin: str,
+        ops: list[Op],
+        link_before: str | None,
+        received: int,
+        result: ApplyResult,
+    ) -> None:
+        group = sorted(ops, key=lambda o: o.seq)
+        start = self._lock_head(conn, origin)
+        if self._is_blocked(conn, origin):
+            result.blocked += len(group)
+            return
+        if link_before is not None:
+            fork = self._fork_before(conn, start, group[0], link_before)
+            if fork is not None:
+                self._block(conn, fork, received)
+                result.equivocations.append(fork)
+                result.blocked += len(group)
+                return
+        head = start.seq
+        ready: list[Op] = []
+        held: dict[int, Op] = {}
+        seen: list[Op] = []  # at or below the head when they came: compare, then drop
+        for op in group:
+            if op.seq <= head or op.seq in held:
+                seen.append(op)
+            elif op.seq == head + 1:
+                ready.append(op)
+                head += 1
+            else:
+                held[op.seq] = op
+        # Earlier-held ops, and this batch's own out-of-order ones, that the batch made
+        # contiguous.
+        head, pending = self._drain_pending(conn, origin, head, held, ready)
+        forks = self._forks(conn, start.seq, ready, held, pending, seen)
+        if forks:
+            self._block(conn, forks[0], received)
+            result.equivocations.extend(forks)
+            result.blocked += len(group)
+            return
+        result.duplicates += len(seen)
+        for op in held.values():
+            if op.seq > head:
+                result.buffered += self._hold(conn, op, received)
+            else:
+                result.duplicates += 1
+        if ready:
+            chain = insert_ops(conn, ready, start.chain, received)
+            self.registry.project(conn, ready)
+            result.applied.extend(ready)
+            top = max(start.hlc, max(op.hlc for op in ready))
+            self._set_head(conn, origin, Head(head, chain, top))
+            conn.execute(
+                delete(schema.pending_ops).where(
+                    and_(schema.pending_ops.c.origin == origin, schema.pending_ops.c.seq <= head)
+                )
+            )
+
+    def _forks(
+        self,
+        conn: Connection,
+        stored_up_to: int,
+        ready: list[Op],
+        held: dict[int, Op],
+        pending: dict[int, str],
+        seen: list[Op],
+    ) -> list[Equivocation]:
+        """Ops offered under a (origin, seq) whose op this replica already has (stored,
+        held, or earlier in the batch) but that differ from it."""
+        known: dict[int, Op] = {op.seq: op for op in ready}
+        for seq, op in held.items():
+            known.setdefault(seq, op)
+        forks: list[Equivocation] = []
+        stored_seqs = sorted({op.seq for op in seen if op.seq <= stored_up_to})
+        stored: dict[int, str] = {}
+        if stored_seqs:
+            o = schema.ops
+            rows = conn.execute(
+                select(o).where(
+                    and_(
+                        o.c.origin == seen[0].origin,
+                        o.c.seq >= stored_seqs[0],
+                        o.c.seq <= stored_seqs[-1],
+                    )
+                )
+            )
+            by_seq = {int(r.seq): r for r in rows}
+            for seq in stored_seqs:
+                if seq in by_seq:
+                    stored[seq] = by_seq[seq].sig
+                    known.setdefault(seq, op_of(by_seq[seq]))
+        for op in [*seen, *held.values()]:
+            other = known.get(op.seq)
+            if op.seq in stored and stored[op.seq] != sig_text(op):
+                forks.append(_fork(known[op.seq], op))
+            elif other is not None and other is not op and other.sig != op.sig:
+                forks.append(_fork(other, op))
+            elif op.seq in pending and pending[op.seq] != _wire(op):
+                forks.append(Equivocation(op.origin, op.seq, pending[op.seq], _wire(op)))
+        return forks
+
+    def _fork_before(
+        self, conn: Connection, head: Head, first: Op, link_before: str
+    ) -> Equivocation | None:
+        """The sender's history of `first.origin` ends at `link_before` just before
+        `first`; where this replica holds that seq, its link must be the same."""
+        seq = first.seq - 1
+        if seq <= 0 or seq > head.seq:
+            return None
+        if seq == head.seq:
+            mine: str | None = head.chain
+        else:
+            o = schema.ops
+            mine = conn.execute(
+                select(o.c.chain).where(and_(o.c.origin == first.origin, o.c.seq == seq))
+            ).scalar()
+        if mine is None or mine == link_before:
+            return None
+        return Equivocation(
+            first.origin, seq, held=f"chain link {mine}", offered=f"chain link {link_before}"
+        )
+
+    def block_origin(self, fork: Equivocation, *, at_ms: int | None = None) -> None:
+        """Block an origin found equivocating (by comparing chain links)."""
+        with self._begin() as conn:
+            self._block(conn, fork, at_ms if at_ms is not None else system_ms())
+
+    def is_blocked(self, origin: str) -> bool:
+        with self.read() as conn:
+            return self._is_blocked(conn, origin)
+
+    def _block(self, conn: Connection, fork: Equivocation, at_ms: int) -> None:
+        conn.execute(
+            insert_for(self.dialect, schema.blocked_origins).on_conflict_do_nothing(
+                index_elements=["origin"]
+            ),
+            {
+                "origin": fork.origin,
+                "seq": fork.seq,
+                "reason": fork.reason,
+                "evidence": canonical_json({"held": fork.held, "offered": fork.offered}).decode(),
+                "at_ms": at_ms,
+            },
+        )
+
+    def _is_blocked(self, conn: Connection, origin: str) -> bool:
+        b = schema.blocked_origins
+        return conn.execute(select(b.c.origin).where(b.c.origin == origin)).first() is not None
+
+    def blocked_origins(self) -> list[dict[str, Any]]:
+        """Origins blocked for equivocation, with the evidence, oldest first."""
+        b = schema.blocked_origins
+        with self.read() as conn:
+            return [dict(r._mapping) for r in conn.execute(select(b).order_by(b.c.at_ms))]
+
+    def release_origin(self, origin: str) -> bool:
+        """A person has decided about an equivocating origin: apply its ops again (the
+        ops already held stay; the other version is in the evidence)."""
+        b = schema.blocked_origins
+        with self._begin() as conn:
+            return bool(conn.execute(delete(b).where(b.c.origin == origin)).rowcount)
+
     def _drain_pending(
         self, conn: Connection, origin: str, head: int, held: dict[int, Op], ready: list[Op]
-    ) -> int:
+    ) -> tuple[int, dict[int, str]]:
         po = schema.pending_ops
         stored = {
-            r.seq: r.wire
+            int(r.seq): str(r.wire)
             for r in conn.execute(
                 select(po.c.seq, po.c.wire).where(and_(po.c.origin == origin, po.c.seq > head))
             )
@@ -202,7 +397,7 @@ class ReplicaStore(OpLog, PeerBook, KeyBook, Records):
             elif nxt in stored:
                 ready.append(Op.from_wire(json.loads(stored[nxt])))
             else:
-                return head
+                return head, stored
             head = nxt
 
     def _hold(self, conn: Connection, op: Op, received_ms: int) -> int:
@@ -214,26 +409,30 @@ class ReplicaStore(OpLog, PeerBook, KeyBook, Records):
             {
                 "origin": op.origin,
                 "seq": op.seq,
-                "wire": canonical_json(op.to_wire()).decode("utf-8"),
+                "wire": _wire(op),
                 "received_ms": received_ms,
             },
         )
         return 1 if res.rowcount else 0
 
-    def _lock_head(self, conn: Connection, origin: str) -> int:
+    def _lock_head(self, conn: Connection, origin: str) -> Head:
+        h = schema.heads
         conn.execute(
-            insert_for(self.dialect, schema.heads).on_conflict_do_nothing(
-                index_elements=["origin"]
-            ),
-            {"origin": origin, "seq": 0},
+            insert_for(self.dialect, h).on_conflict_do_nothing(index_elements=["origin"]),
+            {"origin": origin, "seq": 0, "chain": GENESIS, "hlc": 0},
         )
-        stmt = select(schema.heads.c.seq).where(schema.heads.c.origin == origin)
+        stmt = select(h.c.seq, h.c.chain, h.c.hlc).where(h.c.origin == origin)
         if self.dialect == "postgresql":
             stmt = stmt.with_for_update()
-        return int(conn.execute(stmt).scalar_one())
+        row = conn.execute(stmt).one()
+        return Head(int(row.seq), str(row.chain), int(row.hlc))
 
-    def _set_head(self, conn: Connection, origin: str, seq: int) -> None:
-        conn.execute(update(schema.heads).where(schema.heads.c.origin == origin).values(seq=seq))
+    def _set_head(self, conn: Connection, origin: str, head: Head) -> None:
+        conn.execute(
+            update(schema.heads)
+            .where(schema.heads.c.origin == origin)
+            .values(seq=head.seq, chain=head.chain, hlc=head.hlc)
+        )
 
     # --- projections -------------------------------------------------------------------
 
@@ -265,3 +464,11 @@ class ReplicaStore(OpLog, PeerBook, KeyBook, Records):
                     return
                 only.project(conn, [op_of(r) for r in rows])
                 last = (rows[-1].origin, int(rows[-1].seq))
+
+
+def _wire(op: Op) -> str:
+    return canonical_json(op.to_wire()).decode("utf-8")
+
+
+def _fork(held: Op, offered: Op) -> Equivocation:
+    return Equivocation(held.origin, held.seq, _wire(held), _wire(offered))

@@ -23,15 +23,33 @@ ops = Table(
     Column("body", Text, nullable=False),  # canonical JSON, exactly as signed
     Column("sig", String(128), nullable=False),
     Column("received_ms", BigInteger, nullable=False),
+    # sha256(chain of seq-1 + sig), hex: the origin's history up to here in one value,
+    # so two replicas compare what they hold of an origin with one lookup (anti-entropy).
+    Column("chain", String(64), nullable=False, server_default=""),
 )
 Index("ix_ops_kind_hlc", ops.c.kind, ops.c.hlc)
 
-# Highest contiguous seq per origin: the version vector.
+# Highest contiguous seq per origin: the version vector; with the chain at that seq
+# and the highest stamp of the origin's ops (every writer stamps above it).
 heads = Table(
     "heads",
     metadata,
     Column("origin", ID, primary_key=True),
     Column("seq", BigInteger, nullable=False),
+    Column("chain", String(64), nullable=False, server_default=""),
+    Column("hlc", BigInteger, nullable=False, server_default="0"),
+)
+
+# Origins found with two different ops under one seq (equivocation): nothing more of
+# theirs is applied, nor written when it is this replica's own, until a person decides.
+blocked_origins = Table(
+    "blocked_origins",
+    metadata,
+    Column("origin", ID, primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("evidence", Text, nullable=True),
+    Column("at_ms", BigInteger, nullable=False),
 )
 
 # Ops that arrived ahead of a gap: held, never applied out of order, never dropped.
@@ -55,12 +73,17 @@ peers = Table(
     Column("connected", Boolean, nullable=False, default=False),
 )
 
-# Everything refused or flagged, with the reason: bad input leaves a record.
+# Everything refused or flagged, with the reason: bad input leaves a record. The same
+# kind of incident from the same source is one row with a count (first at `at_ms`,
+# latest at `last_ms`), so a flood cannot fill the disk.
 sync_incidents = Table(
     "sync_incidents",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("at_ms", BigInteger, nullable=False),
+    Column("kind", ID, nullable=False, server_default=""),
+    Column("count", Integer, nullable=False, server_default="1"),
+    Column("last_ms", BigInteger, nullable=True),
     Column("peer", ID, nullable=True),
     Column("origin", ID, nullable=True),
     Column("seq", BigInteger, nullable=True),
@@ -68,6 +91,7 @@ sync_incidents = Table(
     Column("reason", Text, nullable=False),
     Column("payload", Text, nullable=True),
 )
+Index("ix_sync_incidents_kind", sync_incidents.c.kind, sync_incidents.c.peer)
 
 # Public keys allowed to author ops.
 keyring = Table(

@@ -191,7 +191,7 @@ def test_a_malformed_device_payload_is_recorded_and_the_lane_keeps_working(store
     incidents = [
         i for i in store.node.ledger.incidents() if i["disposition"] == "device:malformed_payload"
     ]
-    assert len(incidents) == 4
+    assert [i["count"] for i in incidents] == [4]  # one row that counts them
     assert store.service.router.stats["malformed"] == 4
     assert store.client.get("/healthz").json()["status"] == "ok"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import shutil
 import subprocess
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, MetaData, insert, inspect, select, text
@@ -139,9 +142,17 @@ def test_upgrading_twice_changes_nothing(hub_db_url: str) -> None:
             assert sorted(versions.scalars().all()) == list(HEADS)
 
 
+def made_by_create_all(engine: Engine) -> None:
+    """What `create_all` made before migrations existed: the first revision's tables
+    (its shape, frozen in that revision), without a version table."""
+    with engine.begin() as conn:
+        command.upgrade(migrate.alembic_config(conn), f"{migrate.INITIAL_REVISION}")
+        conn.execute(text(f"DROP TABLE {migrate.VERSION_TABLE}"))
+
+
 def test_a_database_made_by_create_all_is_stamped_and_keeps_its_rows(hub_db_url: str) -> None:
     with engine_for(hub_db_url) as engine:
-        schema.metadata.create_all(engine)
+        made_by_create_all(engine)
         with engine.begin() as conn:
             conn.execute(insert(schema.heads), {"origin": "store-1", "seq": 42})
             conn.execute(insert(schema.meta), {"key": "tenant", "value": "shop-7"})
@@ -330,8 +341,8 @@ def test_a_new_core_revision_follows_the_core_head_and_finds_nothing_to_do(
     location = tmp_path / "migrations"
     shutil.copytree(migrate.MIGRATIONS, location, ignore=shutil.ignore_patterns("__pycache__"))
     path = migrate.new_revision("Add peers.region", location=location)
-    assert path == location / "versions" / "0002_add_peers_region.py"
-    assert migrate.head_revision(location) == "0002_add_peers_region"
+    assert path == location / "versions" / "0003_add_peers_region.py"
+    assert migrate.head_revision(location) == "0003_add_peers_region"
     source = path.read_text(encoding="utf-8")
     assert f'down_revision: str | Sequence[str] | None = "{HEAD}"' in source
     upgrade = source.split("def upgrade()")[1].split("def downgrade()")[0]
@@ -382,3 +393,41 @@ def test_a_database_of_the_first_release_keeps_its_ops_and_rebuilds_its_projecti
         assert schema_differences(store.engine) == []
     finally:
         store.close()
+
+
+def test_ops_held_before_chains_existed_are_chained_as_new_ones_are(hub_db_url: str) -> None:
+    source = ReplicaStore("sqlite://", origin="store-1", key=NodeKey.generate(), registry=REGISTRY)
+    for qty in (5, -2, 4):
+        receive(source, "A", qty)
+    with engine_for(hub_db_url) as engine:
+        made_by_create_all(engine)
+        with engine.begin() as conn:
+            for op in source.all_ops():
+                conn.execute(
+                    text(
+                        "INSERT INTO ops (origin, seq, hlc, kind, v, actor, body, sig, "
+                        "received_ms) VALUES (:o, :s, :h, :k, :v, :a, :b, :g, 0)"
+                    ),
+                    {
+                        "o": op.origin,
+                        "s": op.seq,
+                        "h": op.hlc,
+                        "k": op.kind,
+                        "v": op.v,
+                        "a": op.actor,
+                        "b": json.dumps(op.body, sort_keys=True, separators=(",", ":")),
+                        "g": base64.b64encode(op.sig).decode(),
+                    },
+                )
+            conn.execute(insert(schema.heads), {"origin": "store-1", "seq": 3})
+    store = ReplicaStore(hub_db_url, origin="cloud", registry=REGISTRY)
+    try:
+        assert store.head_links() == source.head_links()
+        assert store.chain_links({"store-1": 2}) == source.chain_links({"store-1": 2})
+        with store.read() as conn:
+            top = conn.execute(select(schema.heads.c.hlc)).scalar()
+        assert top == source.all_ops()[-1].hlc
+        assert stock_of(store) == {("A", "store-1"): 7}
+    finally:
+        store.close()
+        source.close()

@@ -5,7 +5,7 @@ import pytest
 
 from domain.registry import REGISTRY
 from sync_protocol.errors import InvalidOp, MalformedMessage, SignatureRejected
-from sync_protocol.messages import Ack, Hello, Need, OpsPage, decode, encode
+from sync_protocol.messages import Ack, Control, Hello, Need, OpsPage, decode, encode, seal
 from sync_protocol.ops import Op, canonical_json
 from sync_protocol.signing import KeyRing, NodeKey
 
@@ -80,13 +80,37 @@ def test_an_unknown_kind_is_kept_verbatim() -> None:
 @pytest.mark.parametrize(
     "msg",
     [
-        Hello("store-1", {"store-1": 3, "cloud": 9}),
+        Hello("store-1", {"store-1": 3, "cloud": 9}, {"store-1": "ab" * 32}),
         Ack("cloud", {"store-1": 3}),
         Need("cloud", {"store-1": (4, 10)}),
     ],
 )
-def test_control_messages_round_trip(msg: object) -> None:
-    assert decode(encode(msg)) == msg  # type: ignore[arg-type]
+def test_sealed_control_messages_round_trip_and_verify(msg: Control) -> None:
+    key = NodeKey.generate()
+    sealed = seal(msg, key, session="c0ffee", counter=7, re="beef")
+    received = decode(encode(sealed))
+    assert received == sealed
+    assert not isinstance(received, OpsPage) and received.seal is not None
+    assert sealed.seal is not None and received.seal.signed == sealed.seal.signed
+    KeyRing({msg.sender: key.public_b64}).verify_bytes(
+        msg.sender, received.seal.signed, received.seal.sig
+    )
+
+
+def test_a_sealed_message_changed_on_the_way_does_not_verify() -> None:
+    key = NodeKey.generate()
+    sealed = encode(seal(Ack("cloud", {"store-1": 3}), key, session="s1", counter=1, re=None))
+    tampered = decode(sealed.replace(b'"store-1":3', b'"store-1":9'))
+    assert isinstance(tampered, Ack) and tampered.seal is not None
+    with pytest.raises(SignatureRejected):
+        KeyRing({"cloud": key.public_b64}).verify_bytes(
+            "cloud", tampered.seal.signed, tampered.seal.sig
+        )
+
+
+def test_a_peer_speaking_the_first_protocol_is_refused() -> None:
+    with pytest.raises(MalformedMessage, match="protocol version 1"):
+        decode(b'J{"from":"cloud","p":1,"t":"hello","vv":{}}')
 
 
 def test_a_large_page_is_compressed_and_round_trips() -> None:
@@ -105,8 +129,8 @@ def test_a_large_page_is_compressed_and_round_trips() -> None:
         (b"Z\x00\x01\x02", "bad zlib"),
         (b"J{not json", "not JSON"),
         (b'J{"t":"hello","vv":{},"from":"a","p":99}', "protocol version"),
-        (b'J{"t":"hello","vv":{"a":-1},"from":"a","p":1}', "not a seq"),
-        (b'J{"t":"dance","from":"a","p":1}', "unknown message type"),
+        (b'J{"t":"hello","vv":{"a":-1},"from":"a","p":2}', "not a seq"),
+        (b'J{"t":"dance","from":"a","p":2}', "unknown message type"),
         (b'J["a"]', "not an object"),
     ],
 )
@@ -116,7 +140,7 @@ def test_malformed_payloads_are_refused_with_a_reason(payload: bytes, why: str) 
 
 
 def test_a_payload_that_inflates_past_the_limit_is_refused() -> None:
-    bomb = b"Z" + zlib.compress(b'{"t":"ops","ops":[' + b" " * (70 * 1024 * 1024) + b"]}")
+    bomb = b"Z" + zlib.compress(b'{"t":"ops","ops":[' + b" " * (5 * 1024 * 1024) + b"]}")
     with pytest.raises(MalformedMessage, match="size limit"):
         decode(bomb)
 
@@ -126,7 +150,7 @@ def test_one_invalid_op_in_a_page_does_not_lose_the_others() -> None:
     good = sale_op(key, 1)
     bad = sale_op(key, 2).to_wire()
     del bad["hlc"]  # a broken envelope; bodies are checked by the registry at ingest
-    raw = {"t": "ops", "p": 1, "from": "store-1", "ops": [good.to_wire(), bad], "more": False}
+    raw = {"t": "ops", "p": 2, "from": "store-1", "ops": [good.to_wire(), bad], "more": False}
     page = decode(b"J" + canonical_json(raw))
     assert isinstance(page, OpsPage)
     assert page.ops == [good]

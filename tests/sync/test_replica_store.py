@@ -125,3 +125,18 @@ def test_peer_acknowledgements_survive_a_restart(make_store: MakeStore, replica_
         assert reopened.peer_state("store-1").vv == {"store-1": 42}
     finally:
         reopened.close()
+
+
+def test_incidents_of_one_kind_from_one_source_are_counted_in_one_row(
+    make_store: MakeStore,
+) -> None:
+    store = make_store("cloud")
+    for n in range(50):
+        store.record_incident(
+            disposition="rejected", kind="bad_seal", reason=f"seal {n}", peer="store-1", at_ms=n
+        )
+    store.record_incident(disposition="rejected", kind="bad_seal", reason="x", peer="store-2")
+    rows = store.incidents()
+    assert [(r["peer"], r["count"]) for r in rows] == [("store-2", 1), ("store-1", 50)]
+    first = rows[1]
+    assert (first["at_ms"], first["last_ms"], first["reason"]) == (0, 49, "seal 0")
