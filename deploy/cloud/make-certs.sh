@@ -60,6 +60,8 @@ case ${1:-} in
   node)
     node=${2:?usage: $0 node NODE_ID}
     [[ $node =~ ^[a-z0-9][a-z0-9-]{0,47}$ ]] || die "node id '$node': lowercase letters, digits and '-'"
+    # The broker grants the hub's rights to the CN `hub`, and `cloud` is the hub's origin.
+    [[ $node != hub && $node != cloud ]] || die "node id '$node' is reserved for the hub"
     need_ca
     kept "$CA/nodes/$node.crt" && exit 0
     issue "$CA/nodes/$node" "$node" "extendedKeyUsage=clientAuth\n"
