@@ -9,11 +9,11 @@ and an op only from the node that created it.
 
 from __future__ import annotations
 
-import json
 import logging
 
-from sync_protocol.errors import MalformedMessage
+from sync_protocol.errors import MalformedMessage, SignatureRejected
 from sync_protocol.messages import Ack, Hello, Message, decode, encode
+from sync_protocol.presence import read_presence
 from sync_protocol.session import SessionConfig, SyncSession, only_from_origin
 from sync_protocol.store import ReplicaStore
 from sync_protocol.topics import NodeTopics, all_status, all_up, node_of
@@ -143,12 +143,16 @@ class HubIngest:
             return
         if msg.sender != node:
             self._reject(
-                node, f"message signed off as {msg.sender!r} on node {node!r}'s topic", payload, now
+                node,
+                f"message signed off as {msg.sender!r} on node {node!r}'s topic",
+                payload,
+                now,
+                kind="wrong_sender",
             )
             return
         session = self._session(node)
         if session is None:
-            self._reject(node, f"node {node!r} is not enrolled", payload, now)
+            self._reject(node, f"node {node!r} is not enrolled", payload, now, kind="not_enrolled")
             return
         out: list[Message] = []
         if not session.connected:
@@ -162,11 +166,15 @@ class HubIngest:
         self._send(node, [*out, *session.receive(msg, now)])
 
     def _presence(self, node: str, payload: bytes, now: float) -> None:
+        if not payload:
+            return  # a retained status cleared
+        keys = self.store.keyring()
+        if node not in keys:
+            return
         try:
-            state = json.loads(payload or b"{}").get("state")
-        except (ValueError, AttributeError):
-            state = None
-        if state not in ("online", "offline") or node not in self.store.keyring():
+            state = read_presence(payload, node, keys)
+        except (MalformedMessage, SignatureRejected) as exc:
+            self._reject(node, f"presence refused: {exc}", payload, now, kind="bad_presence")
             return
         self.store.save_peer(node, connected=state == "online", seen_ms=int(now * 1000))
         session = self._session(node)
@@ -178,10 +186,13 @@ class HubIngest:
         elif not session.connected:
             self._unheard.setdefault(node, now)
 
-    def _reject(self, node: str, reason: str, payload: bytes, now: float) -> None:
+    def _reject(
+        self, node: str, reason: str, payload: bytes, now: float, *, kind: str = "malformed"
+    ) -> None:
         log.warning("hub ingest rejected a message on node %s's topic: %s", node, reason)
         self.store.record_incident(
             disposition="rejected",
+            kind=kind,
             reason=reason,
             peer=node,
             payload=payload[:500].hex(),

@@ -8,14 +8,13 @@ out at once instead of at the next tick.
 
 from __future__ import annotations
 
-import json
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sync_protocol.errors import MalformedMessage
 from sync_protocol.messages import Ack, Message, decode, encode
+from sync_protocol.presence import State, presence
 from sync_protocol.session import SessionConfig, SyncSession, only_from
 from sync_protocol.store import ReplicaStore
 from sync_protocol.topics import NodeTopics
@@ -66,7 +65,7 @@ class SyncAgent:
         self.link = MqttLink(
             f"sf-{tenant}-{self.node}",
             broker,
-            will=Will(self.topics.status, _presence("offline")),
+            will=Will(self.topics.status, self._presence("offline")),
         )
         self._pump = LinkPump(
             self.link, name="sync-agent", handle=self._on_event, tick=self._on_tick
@@ -81,7 +80,7 @@ class SyncAgent:
         self._pump.stop()
         if self.link.is_connected:
             # A clean goodbye; the Last Will covers the unclean ones.
-            self.link.publish(self.topics.status, _presence("offline"), retain=True)
+            self.link.publish(self.topics.status, self._presence("offline"), retain=True)
         self.link.stop()
 
     def notify(self) -> None:
@@ -128,7 +127,7 @@ class SyncAgent:
         if isinstance(event, Connected):
             self.link.subscribe(self.topics.down)
             self.link.subscribe(self.topics.ack)
-            self.link.publish(self.topics.status, _presence("online"), retain=True)
+            self.link.publish(self.topics.status, self._presence("online"), retain=True)
             return self.session.connect(now)
         if isinstance(event, Disconnected):
             self.session.disconnect()
@@ -156,6 +155,6 @@ class SyncAgent:
             if isinstance(msg, Ack):
                 log.debug("acked hub ops up to %s", msg.vv.get(HUB, 0))
 
-
-def _presence(state: str) -> bytes:
-    return json.dumps({"state": state, "at": time.time()}).encode()
+    def _presence(self, state: State) -> bytes:
+        assert self.ledger.key is not None  # the session refuses a keyless replica
+        return presence(self.ledger.key, self.node, state)

@@ -13,7 +13,6 @@ Ratio = our ops/s ÷ the baseline's (same ops in the same bytes).
 from __future__ import annotations
 
 import contextlib
-import json
 import secrets
 import time
 from collections import Counter
@@ -27,6 +26,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from cloud.ingest import HubIngest
 from domain.registry import REGISTRY
 from edge.sync_agent import SyncAgent
+from sync_protocol.presence import presence
+from sync_protocol.signing import NodeKey
 from sync_protocol.store import ReplicaStore
 from sync_protocol.topics import NodeTopics
 from sync_protocol.transport.mqtt import BrokerAddress, ProtocolName
@@ -55,7 +56,9 @@ class FirstPublish:
         return self._publish(topic, payload, retain=retain)
 
 
-def wait_until_hub_listens(broker: BrokerAddress, topics: NodeTopics, hub: ReplicaStore) -> None:
+def wait_until_hub_listens(
+    broker: BrokerAddress, topics: NodeTopics, hub: ReplicaStore, key: NodeKey
+) -> None:
     """Publish the node's presence until the hub records it: the hub subscribes to `up`
     before `status`, so from then on nothing the agent sends is lost for want of a
     subscription (which would cost a 5 s resend and spoil the timing)."""
@@ -67,7 +70,7 @@ def wait_until_hub_listens(broker: BrokerAddress, topics: NodeTopics, hub: Repli
         while hub.peer_state(topics.node).last_seen_ms is None:
             if time.monotonic() > deadline:
                 raise TimeoutError("the hub never subscribed to the node's topics")
-            probe.publish(topics.status, json.dumps({"state": "offline"}), qos=1)
+            probe.publish(topics.status, presence(key, topics.node, "offline"), qos=1)
             time.sleep(0.05)
     finally:
         probe.disconnect()
@@ -108,7 +111,7 @@ def test_sync_over_mqtt_against_raw_paho(
             running.callback(edge.close)
             ingest.start()
             running.callback(ingest.stop)
-            wait_until_hub_listens(broker, agent.topics, hub)
+            wait_until_hub_listens(broker, agent.topics, hub, edge_history.key)
             agent.start()
             running.callback(agent.stop)
             deadline = time.monotonic() + SYNC_TIMEOUT

@@ -4,15 +4,20 @@ against a real broker, with their HTTP APIs, for end-to-end tests."""
 from __future__ import annotations
 
 import os
+import queue
 import signal
+import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
 
 from cloud.hub import Hub
 from cloud.registry import enroll_node
@@ -205,3 +210,31 @@ def add_hub_worker(cluster: Cluster, worker_id: str) -> str:
         name, [*argv, "--worker-id", worker_id], port, cluster.base / f"{name}.log"
     )
     return name
+
+
+@contextmanager
+def raw_mqtt_client(broker: BrokerProcess, client_id: str = "intruder") -> Iterator[paho.Client]:
+    """A plain MQTT client on the cluster's broker that can publish anything anywhere."""
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+    connected: queue.Queue[bool] = queue.Queue()
+    client.on_connect = lambda *_a: connected.put(True)
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    try:
+        connected.get(timeout=10)
+        yield client
+    finally:
+        client.loop_stop()
+        client.disconnect()
+
+
+def publish(client: paho.Client, topic: str, payload: bytes) -> None:
+    client.publish(topic, payload, qos=1).wait_for_publish(timeout=10)
+
+
+def node_incidents(cluster: Cluster, node: str) -> list[dict[str, Any]]:
+    """The incidents a running node recorded, read from its ledger file read-only."""
+    path = cluster.base / node / "ledger.db"
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)) as db:
+        db.row_factory = sqlite3.Row
+        return [dict(r) for r in db.execute("SELECT * FROM sync_incidents ORDER BY id")]

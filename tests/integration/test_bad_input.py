@@ -3,12 +3,10 @@ recorded reason, and the hub keeps ingesting the good ones."""
 
 from __future__ import annotations
 
-import queue
 from collections.abc import Callable, Iterator
 
 import paho.mqtt.client as paho
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 
 from domain.registry import REGISTRY
 from sync_protocol.messages import OpsPage, encode
@@ -16,7 +14,7 @@ from sync_protocol.ops import Op
 from sync_protocol.signing import NodeKey
 from sync_protocol.store import ReplicaStore
 from sync_protocol.topics import NodeTopics
-from tests.integration.cluster import CATALOG, Cluster, wait_until
+from tests.integration.cluster import CATALOG, Cluster, publish, raw_mqtt_client, wait_until
 
 COLA = next(iter(CATALOG))
 
@@ -29,19 +27,8 @@ def intruder(make_cluster: Callable[[list[str]], Cluster]) -> Iterator[tuple[Clu
     cluster.start("hub")
     cluster.start("store-1")
     wait_until(lambda: COLA in cluster.node_stock("store-1"), 30, "store-1 to sync")
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id="intruder")
-    connected: queue.Queue[bool] = queue.Queue()
-    client.on_connect = lambda *_a: connected.put(True)
-    client.connect(cluster.broker.host, cluster.broker.port)
-    client.loop_start()
-    connected.get(timeout=10)
-    yield cluster, client
-    client.loop_stop()
-    client.disconnect()
-
-
-def publish(client: paho.Client, topic: str, payload: bytes) -> None:
-    client.publish(topic, payload, qos=1).wait_for_publish(timeout=10)
+    with raw_mqtt_client(cluster.broker) as client:
+        yield cluster, client
 
 
 def stock_op(key: NodeKey, origin: str, seq: int, qty: int) -> Op:
