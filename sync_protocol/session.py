@@ -44,6 +44,7 @@ from sync_protocol.chain import GENESIS
 from sync_protocol.errors import ConfigurationError, SignatureRejected
 from sync_protocol.messages import Ack, Control, Hello, Message, Need, OpsPage, seal
 from sync_protocol.ops import Op, canonical_json
+from sync_protocol.signing import KeyRing
 from sync_protocol.store.replica import ApplyResult, Equivocation, ReplicaStore
 from sync_protocol.version_vector import VersionVector, dominates, merge
 
@@ -64,6 +65,7 @@ class SessionConfig:
     window_pages: int = 4
     resend_after: float = 5.0
     heartbeat_every: float = 15.0
+    save_peer_every: float = 1.0
 
 
 @dataclass
@@ -157,7 +159,10 @@ class SyncSession:
         # Whether the peer has told us, since this process started, what it holds.
         self.heard_from_peer = False
         self.stats = SessionStats()
-        self._keys = replica.keyring()
+        # What the peer holds is saved at most every `save_peer_every` s (and at
+        # disconnect): a lost save costs a resend, a save per ack costs a write per page.
+        self._peer_unsaved: dict[str, int] = {}
+        self._peer_saved_at = -math.inf
 
     # --- events in ---------------------------------------------------------------------
 
@@ -174,6 +179,7 @@ class SyncSession:
     def disconnect(self) -> None:
         self.connected = False
         self._forget_inflight()
+        self._save_peer()
 
     def receive(self, msg: Message, now: float) -> list[Message]:
         if msg.sender != self.peer:
@@ -199,14 +205,18 @@ class SyncSession:
             self.peer_vv = merge(self.peer_vv, msg.vv)
             if fresh:
                 self._fresh(msg.vv)
-            self.replica.save_peer(self.peer, vv=self.peer_vv, seen_ms=_ms(now), ack_ms=_ms(now))
+            self._note_peer(now, acked=True)
             self._slide()
             return self._pump(now)
         return self._answer_need(msg)
 
     def tick(self, now: float) -> list[Message]:
+        """Resends and heartbeats. An idle session touches no database here: new ops
+        are sent when they are written (`local_changes`) or acked room opens."""
         if not self.connected:
             return []
+        if self._peer_unsaved and now - self._peer_saved_at >= self.config.save_peer_every:
+            self._save_peer()
         out: list[Message] = []
         oldest = self.inflight[0] if self.inflight else None
         if oldest is not None and now - oldest.sent_at >= self.config.resend_after:
@@ -222,7 +232,7 @@ class SyncSession:
         elif now - self.last_hello >= self.config.heartbeat_every:
             self.last_hello = now
             out.append(self._hello())
-        return [*out, *self._pump(now)]
+        return [*out, *self._pump(now)] if out else []
 
     def local_changes(self, now: float) -> list[Message]:
         """New ops were written locally (or arrived for relay): send if the window
@@ -256,12 +266,11 @@ class SyncSession:
         if sealed is None or not sealed.sig:
             self._incident("rejected", "unsealed", f"unsealed {type(msg).__name__.lower()}", now)
             return None
-        if self.peer not in self._keys:
-            self._keys = self.replica.keyring()
-        try:
-            self._keys.verify_bytes(self.peer, sealed.signed, sealed.sig)
-        except SignatureRejected as exc:
-            self._incident("rejected", "bad_seal", str(exc), now)
+        problem = self._verified(
+            lambda keys: keys.verify_bytes(self.peer, sealed.signed, sealed.sig)
+        )
+        if problem is not None:
+            self._incident("rejected", "bad_seal", problem, now)
             return None
         if not self._peer_counters.accept(sealed.session, sealed.counter):
             self._incident(
@@ -280,6 +289,22 @@ class SyncSession:
             # Hearing from the peer proves the link is up.
             self.connected = True
 
+    def _note_peer(self, now: float, *, acked: bool = False) -> None:
+        self._peer_unsaved["seen_ms"] = _ms(now)
+        if acked:
+            self._peer_unsaved["ack_ms"] = _ms(now)
+        if now - self._peer_saved_at >= self.config.save_peer_every:
+            self._save_peer(now)
+
+    def _save_peer(self, now: float | None = None) -> None:
+        if not self._peer_unsaved:
+            return
+        unsaved, self._peer_unsaved = self._peer_unsaved, {}
+        self.replica.save_peer(
+            self.peer, vv=self.peer_vv, seen_ms=unsaved["seen_ms"], ack_ms=unsaved.get("ack_ms")
+        )
+        self._peer_saved_at = now if now is not None else unsaved["seen_ms"] / 1000
+
     def _fresh(self, vv: VersionVector) -> None:
         self.fresh_peer_vv = merge(self.fresh_peer_vv or {}, vv)
 
@@ -297,7 +322,7 @@ class SyncSession:
             self.sent_vv = {o: s for o, s in self.sent_vv.items() if o not in lost}
             self.inflight = []
         self._slide()
-        self.replica.save_peer(self.peer, vv=self.peer_vv, seen_ms=_ms(now))
+        self._note_peer(now)
         self._compare_links(msg, now)
         return [self._ack(), *self._pump(now)]
 
@@ -458,10 +483,18 @@ class SyncSession:
         return None
 
     def _signature_problem(self, op: Op) -> str | None:
-        if op.origin not in self._keys:
-            self._keys = self.replica.keyring()  # a node may have been enrolled since
+        return self._verified(lambda keys: keys.verify(op))
+
+    def _verified(self, check: Callable[[KeyRing], None]) -> str | None:
+        """Why `check` fails with the shared keyring, read again once (a node may have
+        been enrolled, or its key changed, by another process); None when it passes."""
         try:
-            self._keys.verify(op)
+            check(self.replica.keyring())
+            return None
+        except SignatureRejected:
+            pass
+        try:
+            check(self.replica.keyring(fresh=True))
         except SignatureRejected as exc:
             return str(exc)
         return None

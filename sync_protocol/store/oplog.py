@@ -65,13 +65,14 @@ def insert_ops(
 
 
 class OpLog(StoreBase):
-    def version_vector(self) -> VersionVector:
+    def version_vector(self, origins: Iterable[str] | None = None) -> VersionVector:
+        """What this replica holds: the head of each origin (of `origins`, if given)."""
+        h = schema.heads
+        stmt = select(h.c.origin, h.c.seq).where(h.c.seq > 0)
+        if origins is not None:
+            stmt = stmt.where(h.c.origin.in_(sorted(origins)))
         with self.read() as conn:
-            return {
-                r.origin: int(r.seq)
-                for r in conn.execute(select(schema.heads.c.origin, schema.heads.c.seq))
-                if r.seq > 0
-            }
+            return {r.origin: int(r.seq) for r in conn.execute(stmt)}
 
     def head(self, origin: str) -> int:
         with self.read() as conn:
@@ -90,14 +91,11 @@ class OpLog(StoreBase):
     ) -> list[Op]:
         """Ops this replica holds (contiguously) beyond `vv`, oldest first per origin,
         at most `limit` ops and about `max_bytes` of wire size."""
-        mine = self.version_vector()
-        wanted = set(origins) if origins is not None else None
+        mine = self.version_vector(origins)
         out: list[Op] = []
         size = 0
         with self.read() as conn:
             for origin in sorted(mine):
-                if wanted is not None and origin not in wanted:
-                    continue
                 lo = vv.get(origin, 0)
                 if mine[origin] <= lo:
                     continue

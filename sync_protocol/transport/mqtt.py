@@ -116,7 +116,10 @@ class MqttLink:
             reconnect_on_failure=True,
         )
         self._client.max_queued_messages_set(max_queued)
-        self._client.reconnect_delay_set(min_delay=1, max_delay=5)
+        # Try again every second, never backing off further: a broker that comes back is
+        # found within a second (sync resumes at once), and a refused TCP connect costs
+        # nothing. paho's delays are whole seconds.
+        self._client.reconnect_delay_set(min_delay=1, max_delay=1)
         if broker.username:
             self._client.username_pw_set(broker.username, broker.password)
         if broker.ca_file:
