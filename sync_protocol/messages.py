@@ -84,6 +84,9 @@ class OpsPage:
     after: dict[str, str] = field(default_factory=dict)
     # The sender's connection nonce (not sealed: the ops are signed one by one).
     nonce: str | None = None
+    # For the sender's own ops: its signature over the chain link at its last op here
+    # (sync_protocol.chain.proof_bytes), one check for the page instead of one per op.
+    proof: dict[str, bytes] = field(default_factory=dict)
 
 
 Message = Hello | Ack | Need | OpsPage
@@ -112,6 +115,10 @@ def _payload(msg: Message) -> dict[str, Any]:
     else:
         payload = {"t": "ops", "ops": [op.to_wire() for op in msg.ops], "more": msg.more}
         payload.update(after=msg.after, s=msg.nonce)
+        if msg.proof:
+            payload["proof"] = {
+                o: base64.b64encode(p).decode("ascii") for o, p in msg.proof.items()
+            }
     payload["p"] = PROTOCOL_VERSION
     payload["from"] = msg.sender
     if not isinstance(msg, OpsPage) and msg.seal is not None:
@@ -176,7 +183,13 @@ def decode(data: bytes) -> Message:
         if nonce is not None and (not isinstance(nonce, str) or len(nonce) > MAX_NONCE):
             raise MalformedMessage("ops page with a bad connection nonce")
         return OpsPage(
-            sender, ops, obj.get("more") is True, invalid, _links(obj.get("after")), nonce
+            sender,
+            ops,
+            obj.get("more") is True,
+            invalid,
+            _links(obj.get("after")),
+            nonce,
+            _proof(obj.get("proof")),
         )
     raise MalformedMessage(f"unknown message type {kind!r}")
 
@@ -201,6 +214,17 @@ def _seal(obj: dict[str, Any]) -> Seal | None:
     except ValueError as exc:
         raise MalformedMessage(f"signature is not base64: {exc}") from exc
     return Seal(session, counter, re, sig, canonical_json(obj))
+
+
+def _proof(value: Any) -> dict[str, bytes]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise MalformedMessage("page proof is not an object of signatures")
+    try:
+        return {str(o): base64.b64decode(p, validate=True) for o, p in value.items()}
+    except ValueError as exc:
+        raise MalformedMessage(f"page proof is not base64: {exc}") from exc
 
 
 def _links(value: Any) -> dict[str, str]:

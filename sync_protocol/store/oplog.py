@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
-from sync_protocol.chain import next_link
+from sync_protocol.chain import next_link, op_digest
 from sync_protocol.hlc import system_ms
 from sync_protocol.ops import Op, canonical_json
 from sync_protocol.store import schema
@@ -45,7 +45,7 @@ def insert_ops(
     rows = []
     for op in ops:
         sig = sig_text(op)
-        chain = next_link(chain, sig)
+        chain = next_link(chain, op_digest(op))
         rows.append(
             {
                 "origin": op.origin,

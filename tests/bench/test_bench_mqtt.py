@@ -4,7 +4,8 @@ Ours: an edge ``ReplicaStore`` holding N ops it has never sent and a fresh hub s
 each pumped by the production classes (``SyncAgent`` on the edge, ``HubIngest`` on the
 hub: ``SyncSession`` over ``MqttLink``, QoS 1) through the session's Mosquitto. Timed
 from the agent's first publish on its ``up`` topic (its hello) until the hub holds all
-N ops — paging, stop-and-wait acks, signature checks and durable applies included.
+N ops — paging, a window of pages acked by version vector, page proofs and durable
+applies included.
 Baseline: bare paho, one client publishing the same pages (same bytes, same number of
 QoS 1 messages) to another subscribed client, all at once, until the last one arrives.
 Ratio = our ops/s ÷ the baseline's (same ops in the same bytes).
@@ -27,6 +28,7 @@ from cloud.ingest import HubIngest
 from domain.registry import REGISTRY
 from edge.sync_agent import SyncAgent
 from sync_protocol.presence import presence
+from sync_protocol.session import SessionConfig
 from sync_protocol.signing import NodeKey
 from sync_protocol.store import ReplicaStore
 from sync_protocol.topics import NodeTopics
@@ -151,7 +153,7 @@ def test_sync_over_mqtt_against_raw_paho(
             [Row("SyncAgent → HubIngest, SQLite on both ends", "op", ours, raw)],
             [
                 f"{ROUNDS} rounds, each with fresh stores; median round; "
-                f"pages of {PAGE_OPS} ops, stop-and-wait (one page in flight)",
+                f"pages of {PAGE_OPS} ops, a window of {SessionConfig().window_pages} in flight",
                 *(f"{n} of {ROUNDS} rounds: {note}" for note, n in Counter(notes).items()),
             ],
         )

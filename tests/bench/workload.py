@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from domain.registry import REGISTRY
+from sync_protocol.chain import GENESIS, chain_of, proof_bytes
 from sync_protocol.hlc import HybridClock
 from sync_protocol.ids import new_id
 from sync_protocol.messages import OpsPage, encode
@@ -40,12 +41,24 @@ class EdgeHistory:
         return [ops[i : i + page_ops] for i in range(0, n_ops, page_ops)]
 
     def wire_pages(self, n_ops: int) -> list[bytes]:
-        """Those pages encoded as they travel (`OpsPage`, zlib-compressed JSON)."""
+        """Those pages encoded as they travel (`OpsPage`, zlib-compressed JSON), each
+        with the link before it and the origin's proof, as the session sends them."""
         pages = self.pages(n_ops)
-        return [
-            encode(OpsPage(self.origin, page, more=i < len(pages) - 1))
-            for i, page in enumerate(pages)
-        ]
+        out: list[bytes] = []
+        link = GENESIS
+        for i, page in enumerate(pages):
+            end = chain_of(link, page)
+            proof = self.key.sign_bytes(proof_bytes(self.origin, page[-1].seq, end))
+            message = OpsPage(
+                self.origin,
+                page,
+                more=i < len(pages) - 1,
+                after={self.origin: link},
+                proof={self.origin: proof},
+            )
+            out.append(encode(message))
+            link = end
+        return out
 
 
 def sale_ops(key: NodeKey, origin: str, n_ops: int) -> list[Op]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 
@@ -254,3 +254,32 @@ def test_a_replayed_old_page_is_ignored(pair: Pair) -> None:
     session.receive(page, 2.0)
     assert hub.count_ops() == 1 and session.stats.duplicates == 1
     assert stock_of(hub) == {("A", "store-1"): 3}
+
+
+def test_a_page_of_the_senders_own_ops_is_taken_on_one_proof(pair: Pair) -> None:
+    node, hub = pair.node, pair.hub
+    for _ in range(3):
+        receive(node, "A", 1)
+    sender, far_end = node_session(node), hub_session(hub)
+    sender.connect(0.0)
+    (page,) = sender.receive(sealed(Ack("cloud", {}), pair.hub_key, to=sender), 0.1)
+    assert isinstance(page, OpsPage) and set(page.proof) == {"store-1"}
+    far_end.receive(page, 0.2)
+    assert far_end.stats.ops_proven == 3 and hub.head("store-1") == 3
+    assert hub.head_links() == node.head_links()
+
+
+def test_an_op_changed_on_the_way_fails_the_proof_and_its_own_signature(pair: Pair) -> None:
+    node, hub = pair.node, pair.hub
+    for _ in range(3):
+        receive(node, "A", 1)
+    sender, far_end = node_session(node), hub_session(hub)
+    sender.connect(0.0)
+    (page,) = sender.receive(sealed(Ack("cloud", {}), pair.hub_key, to=sender), 0.1)
+    assert isinstance(page, OpsPage)
+    first, second, third = page.ops
+    bigger = replace(second, body={**second.body, "qty": 1000})
+    far_end.receive(replace(page, ops=[first, bigger, third]), 0.2)
+    assert far_end.stats.ops_proven == 0
+    assert hub.head("store-1") == 1  # the first applies; the changed one is refused
+    assert any(i["kind"] == "bad_signature" for i in hub.incidents())

@@ -12,7 +12,9 @@ field compares and stamps like a new one.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -57,7 +59,8 @@ def _chain_existing_ops() -> None:
         while True:
             rows = conn.execute(
                 sa.text(
-                    "SELECT seq, sig, hlc FROM ops WHERE origin = :o AND seq > :s "
+                    "SELECT seq, hlc, kind, v, actor, body, sig FROM ops "
+                    "WHERE origin = :o AND seq > :s "
                     "ORDER BY seq LIMIT :n"
                 ),
                 {"o": origin, "s": last_seq, "n": CHUNK},
@@ -65,8 +68,19 @@ def _chain_existing_ops() -> None:
             if not rows:
                 break
             updates = []
-            for seq, sig, hlc in rows:
-                chain = hashlib.sha256(f"{chain}{sig}".encode("ascii")).hexdigest()
+            for seq, hlc, kind, v, actor, body, sig in rows:
+                envelope = {
+                    "f": 1,
+                    "origin": origin,
+                    "seq": int(seq),
+                    "hlc": int(hlc),
+                    "kind": kind,
+                    "v": int(v),
+                    "actor": actor,
+                    "body": json.loads(body),
+                }
+                digest = hashlib.sha256(_canonical(envelope) + base64.b64decode(sig)).hexdigest()
+                chain = hashlib.sha256(f"{chain}{digest}".encode("ascii")).hexdigest()
                 updates.append({"o": origin, "s": int(seq), "c": chain})
                 top_hlc = max(top_hlc, int(hlc))
                 last_seq = int(seq)
@@ -77,6 +91,13 @@ def _chain_existing_ops() -> None:
             sa.text("UPDATE heads SET chain = :c, hlc = :h WHERE origin = :o"),
             {"o": origin, "c": chain, "h": top_hlc},
         )
+
+
+def _canonical(value: object) -> bytes:
+    """The ops' canonical JSON, as signed (sync_protocol.ops.canonical_json), frozen here."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
 
 
 def downgrade() -> None:
