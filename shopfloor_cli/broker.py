@@ -200,6 +200,11 @@ class BrokerProcess:
     def is_running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        """The broker's process id while it runs (for /proc readings), else None."""
+        return self._proc.pid if self.is_running and self._proc is not None else None
+
     def _write_config(self) -> None:
         if self.kind == "mosquitto":
             user = pwd.getpwuid(os.geteuid()).pw_name  # as root, don't drop to "mosquitto"

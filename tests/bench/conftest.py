@@ -1,7 +1,8 @@
 """Fixtures of the benchmarks (``make bench``; every test here is marked ``bench``).
 
-- ``bench_results`` (session)  collects each benchmark's table; prints a summary at the end
-  and writes JSON when ``SHOPFLOOR_BENCH_JSON`` names a file
+- ``bench_results`` (session)  collects each benchmark's table (rates, and the memory
+  tables of ``memory.py``); prints a summary at the end and writes JSON when
+  ``SHOPFLOOR_BENCH_JSON`` names a file
 - ``edge_history`` (session)   20,000 signed ops of one store, as ``record_sale`` writes them
 - ``fresh_db``     (function)  parametrised SQLite / PostgreSQL: a new empty database per call
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from sync_protocol.signing import NodeKey
+from tests.bench.memory import memory_summary
 from tests.bench.report import JSON_ENV, Results
 from tests.bench.workload import STORE, EdgeHistory, FreshDatabases, sale_ops
 from tests.support import postgres
@@ -43,6 +45,8 @@ def bench_results() -> Iterator[Results]:
     yield results
     if results.tables:
         print(results.summary())
+        if memory := memory_summary(results):
+            print(memory)
         target = os.environ.get(JSON_ENV)
         if target:
             results.write_json(Path(target))
