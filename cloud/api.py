@@ -190,7 +190,7 @@ def get_nodes(hub: HubDep) -> list[NodeOut]:
     operation_id="set_catalog_item",
     responses={
         200: {"description": "the catalog.item_set op written (relayed to every node)"},
-        **error_responses(400, 413, 422),
+        **error_responses(400, 413, 422, 507),
     },
 )
 def post_catalog_item(body: CatalogItemIn, hub: HubDep) -> OpOut:

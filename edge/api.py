@@ -46,8 +46,9 @@ def _whole_number(value: object) -> object:
 Count = Annotated[int, BeforeValidator(_whole_number)]
 Payment = Literal["cash", "card", "wechat", "alipay"]
 
-# Every write: unreadable or oversized body, bad fields, writes held after a restore.
-_WRITE_ERRORS: Final = (400, 413, 422, 503)
+# Every write: unreadable or oversized body, bad fields, writes held after a restore,
+# a full disk.
+_WRITE_ERRORS: Final = (400, 413, 422, 503, 507)
 
 
 class _In(BaseModel):

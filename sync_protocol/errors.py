@@ -9,8 +9,10 @@
     ├── (domain.errors)            the business's own errors (BusinessRuleError, NotFound,
     │                              Conflict) subclass the root, in the layer whose words they use
     ├── ConfigurationError         the node or hub is set up wrongly; fix config, restart
-    └── NodeNotReady               the node may not write yet (restored from a backup and
-                                   still replaying its own ops from the hub); retry soon
+    ├── NodeNotReady               the node may not write yet (restored from a backup and
+    │                              still replaying its own ops from the hub); retry soon
+    └── StorageFull                the disk is full: the write was rolled back, nothing of
+                                   it stored; free space, then retry
 
 Each error carries `message_zh` for the UI (Chinese first) next to the English text.
 This library knows no HTTP: the web layer (`web_ui.errors`) maps the tree to status
@@ -57,3 +59,21 @@ class ConfigurationError(ShopfloorError):
 class NodeNotReady(ShopfloorError):
     """Local writes are held: the ledger came from a backup and the node is fetching its
     own later ops from the hub so it never reuses a sequence number. Retry shortly."""
+
+
+class StorageFull(ShopfloorError):
+    """The database could not write because the disk (or the database's size limit) is
+    full. The transaction was rolled back: nothing of the operation was stored, and what
+    was stored before is intact. Free disk space (or ask the administrator), then retry.
+
+    Raised by the store, translated from the driver's own error (SQLite's SQLITE_FULL,
+    ENOSPC, PostgreSQL's SQLSTATE 53100) in one place; `detail` keeps the driver's words
+    for the log, the messages do not show them."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(
+            "Storage is full: this operation was not saved. Free disk space or contact the "
+            "administrator, then retry.",
+            message_zh="存储空间已满：本次操作未保存，请清理磁盘或联系管理员。",
+        )
+        self.detail = detail

@@ -80,7 +80,8 @@ _DESCRIPTIONS: Final[dict[int, str]] = {
     422: "a field is missing, of the wrong type, out of bounds or unknown, or a business "
     "rule refuses the request; `fields` names the bad fields",
     503: "the node may not write yet (restored from a backup, replaying its own ops); retry",
-    507: "the node's storage is full",
+    507: "the disk is full: nothing of this write was stored (rolled back); free disk "
+    "space or tell the administrator, then retry",
 }
 
 

@@ -1,7 +1,15 @@
-"""The few places SQLite and PostgreSQL differ: engine set-up and upserts."""
+"""The few places SQLite and PostgreSQL differ: engine set-up, upserts, and how each
+says "the disk is full".
+
+The WAL of a SQLite file stays bounded with or without Litestream (docs/durability.md,
+"A bounded WAL"): SQLite's automatic PASSIVE checkpoint every `WAL_AUTOCHECKPOINT_PAGES`
+pages, and `JOURNAL_SIZE_LIMIT` so the WAL file shrinks back after a burst. No connection
+of ours ever runs a RESTART or TRUNCATE checkpoint: under Litestream those are its job.
+"""
 
 from __future__ import annotations
 
+import errno
 import sqlite3
 import time
 from typing import Any
@@ -11,6 +19,19 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.pool import StaticPool
 
 WAL_SWITCH_TIMEOUT = 30.0
+# SQLite's own default, stated: a PASSIVE checkpoint after a commit that leaves the WAL
+# at this many pages or more (~4 MiB of 4 KiB pages). Litestream 0.5 checkpoints at the
+# same size, so neither runs far ahead of the other.
+WAL_AUTOCHECKPOINT_PAGES = 1000
+# When the WAL restarts from its beginning after a complete checkpoint, the file is cut
+# back to this size: one large transaction (a projection rebuild, a migration, a big
+# catch-up) does not leave a WAL that size on the disk for good. Twice the checkpoint
+# size, so the everyday cycle of ~1000 pages never truncates and regrows the file.
+JOURNAL_SIZE_LIMIT = 8 * 1024 * 1024
+
+_SQLITE_FULL = 13  # "database or disk is full", also what SQLite makes of ENOSPC
+_PG_DISK_FULL = "53100"  # PostgreSQL's disk_full ("could not extend file …")
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 def make_engines(url: str, *, durable: bool = True) -> tuple[Engine, Engine]:
@@ -50,6 +71,9 @@ def _sqlite_pragmas(engine: Engine, *, durable: bool, immediate: bool, memory: b
             _enter_wal(cur)
         cur.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")
         cur.execute("PRAGMA foreign_keys=ON")
+        if not memory:
+            cur.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
+            cur.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -76,6 +100,37 @@ def _enter_wal(cur: Any) -> None:
                 raise sqlite3.OperationalError(f"could not switch to WAL (still {mode})")
         time.sleep(delay)
         delay = min(delay * 2, 0.2)
+
+
+def is_storage_full(exc: BaseException) -> bool:
+    """Whether `exc` (a SQLAlchemy error, a DBAPI error or an OSError, or anything caused
+    by one) says the disk or the database is full."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        error = todo.pop()
+        if error is None or id(error) in seen:
+            continue
+        seen.add(id(error))
+        if _says_full(error):
+            return True
+        orig = getattr(error, "orig", None)  # SQLAlchemy's DBAPIError wraps the driver's
+        todo += [orig if isinstance(orig, BaseException) else None]
+        todo += [error.__cause__, error.__context__]
+    return False
+
+
+def _says_full(error: BaseException) -> bool:
+    if isinstance(error, sqlite3.Error):
+        code = getattr(error, "sqlite_errorcode", None)
+        if isinstance(code, int):
+            return code & 0xFF == _SQLITE_FULL
+        return "database or disk is full" in str(error)
+    if isinstance(error, OSError):
+        return error.errno in _NO_SPACE
+    # psycopg 3 (`sqlstate`) and psycopg2 (`pgcode`): no import, the hub may have neither
+    state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+    return state == _PG_DISK_FULL
 
 
 def insert_for(engine_name: str, table: Table) -> Any:
