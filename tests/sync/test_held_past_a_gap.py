@@ -1,0 +1,137 @@
+"""Ops a replica holds past a gap, and a node restored from an old backup while the hub
+holds some of its ops that way: three bugs of sync_protocol found by the simulation
+(`shopfloor sim --seed 3`: a seq reused under the hold; `--seed 2`: a history joined
+in silence; `--seed 470 --nodes 2 --writes 6`: an equivocation lost).
+
+The story: store-1 wrote seqs 1–4; the page with seq 3 was lost on the way, so the hub
+holds 1–2 and, past the gap, 4. The Pi died before it sent 3 again, and came back from
+a backup of seq 1: op 3 is gone for good. The hub's word to the restored node counts
+heads only (2), so the node resumes at once and writes a new seq 3 — and the hub joins
+its old seq 4, signed after the lost seq 3, onto the new one: a history store-1 never
+wrote, taken in silence (the simulation sees its clock run back at seq 4), or, when the
+node writes a new seq 4 too, an equivocation the hold was there to prevent. And when
+the new ops come in one page with the seq below the gap, the held op is dropped unseen.
+
+Each test is a strict xfail: the engineer who fixes a bug flips its test, and the
+simulation's seeds marked `KNOWN_GAP_BUG` then pass or show what is left.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.registry import REGISTRY
+from sync_protocol.messages import Message
+from sync_protocol.session import SessionConfig, SyncSession, only_from, only_from_origin
+from sync_protocol.signing import NodeKey
+from sync_protocol.store import ReplicaStore
+from tests.sync.replicas import receive
+
+NODE = "store-1"
+HELD = "restored from a backup; replaying own ops from the hub"
+
+
+def store(origin: str, key: NodeKey) -> ReplicaStore:
+    return ReplicaStore("sqlite://", origin=origin, key=key, registry=REGISTRY)
+
+
+@pytest.fixture
+def world() -> tuple[ReplicaStore, ReplicaStore, ReplicaStore]:
+    """(hub holding 1–2 and 4 past the gap, the lost ledger, the node restored at 1)."""
+    key, hub_key = NodeKey.generate(), NodeKey.generate()
+    hub, lost, restored = store("cloud", hub_key), store(NODE, key), store(NODE, key)
+    for s in (hub, lost, restored):
+        s.enroll(NODE, key.public_b64)
+        s.enroll("cloud", hub_key.public_b64)
+    for qty in (1, 2, 3, 4):
+        receive(lost, "A", qty)
+    hub.apply(lost.ops_range(NODE, 1, 2))
+    # The page that carried seq 4 alone says the link before it: the lost seq 3's.
+    hub.apply(lost.ops_range(NODE, 4, 4), after=lost.chain_links({NODE: 3}))
+    assert hub.head(NODE) == 2 and hub.pending_count() == 1
+    restored.apply(lost.ops_range(NODE, 1, 1))  # the backup
+    restored.local_writes_held = HELD
+    return hub, lost, restored
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug in sync_protocol: a hello/ack says the hub's heads only, so a restored "
+    "node's hold ends at seq 2 although the hub holds store-1/4 past the gap; it then "
+    "reuses seqs 3 and 4 (the fix: the hub's word counts what it holds past a gap, "
+    "and the node stays held, with an incident, while that gap cannot be filled)",
+)
+def test_a_restored_node_stays_held_while_the_hub_holds_its_ops_past_a_gap(
+    world: tuple[ReplicaStore, ReplicaStore, ReplicaStore],
+) -> None:
+    hub, _, node = world
+    config = SessionConfig(resend_after=1.0, heartbeat_every=3.0)
+    mine = SyncSession(
+        node, "cloud", offer={NODE}, accept=only_from({"cloud", NODE}), config=config
+    )
+    theirs = SyncSession(
+        hub, NODE, offer={"cloud", NODE}, accept=only_from_origin(NODE), config=config
+    )
+    to_hub: list[Message] = mine.connect(0.0)
+    to_node: list[Message] = theirs.connect(0.0)
+    now = 0.0
+    while to_hub or to_node:
+        now += 0.1
+        for msg in to_node:
+            to_hub += mine.receive(msg, now)
+            reconcile(node, mine)
+        to_node = []
+        for msg in to_hub:
+            to_node += theirs.receive(msg, now)
+        to_hub = []
+    assert node.head(NODE) == 2
+    assert node.local_writes_held == HELD  # it holds less than the hub: 4 is taken
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug in sync_protocol: ReplicaStore keeps an op past a gap without the link "
+    "before it that its page said, so the gap is filled by any op 3 and the held op 4 "
+    "is joined to it unchecked (the fix: keep that link with the pending op and compare "
+    "it in _drain_pending; a difference is an equivocation, blocked and recorded)",
+)
+def test_an_op_held_past_a_gap_is_not_joined_to_another_history(
+    world: tuple[ReplicaStore, ReplicaStore, ReplicaStore],
+) -> None:
+    hub, _, node = world
+    node.apply(hub.ops_range(NODE, 2, 2))  # catching up on the hub's word, as now
+    node.local_writes_held = None
+    receive(node, "A", 30)  # a new seq 3, after the lost one
+    result = hub.apply(node.ops_range(NODE, 3, 3), after=node.chain_links({NODE: 2}))
+    assert hub.ops_range(NODE, 4, 4) == []  # not joined to the new seq 3
+    # Two seq-3 ops signed by store-1 (one is known by its link): equivocation.
+    assert result.equivocations and hub.is_blocked(NODE)
+
+
+def reconcile(node: ReplicaStore, session: SyncSession) -> None:
+    """edge/sync_agent.py `_check_reconciled`: resume once the node holds every own op
+    the hub's fresh word says it holds."""
+    said = session.fresh_peer_vv
+    if said is not None and node.head(NODE) >= said.get(NODE, 0):
+        node.local_writes_held = None
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug in sync_protocol: ReplicaStore._apply_origin compares an incoming op "
+    "with a held one only when the incoming op is itself held or a duplicate; an op "
+    "that fills the gap in the same batch as its predecessor goes straight in, and the "
+    "held op under its seq is deleted unseen (`DELETE FROM pending_ops WHERE seq <= "
+    "head`): an equivocation lost in silence (the fix: _drain_pending reads the held "
+    "ops above the head the batch started from, and _forks compares them with `ready`)",
+)
+def test_a_held_op_is_compared_with_the_op_that_fills_its_seq() -> None:
+    key = NodeKey.generate()
+    hub, first, second = store("cloud", key), store(NODE, key), store(NODE, key)
+    receive(first, "A", 1)
+    receive(first, "A", 2)  # store-1/2, one history
+    second.apply(first.ops_range(NODE, 1, 1))
+    receive(second, "A", 20)  # store-1/2, another
+    hub.apply(first.ops_range(NODE, 2, 2))  # held: seq 1 is missing
+    result = hub.apply(second.ops_range(NODE, 1, 2))
+    assert result.equivocations and hub.is_blocked(NODE)
