@@ -184,6 +184,17 @@ class Cluster:
         }
 
 
+def sell(cluster: Cluster, node: str, sku: str, n: int = 1) -> None:
+    """`n` one-line sales of one `sku` at `node`'s till API (two ops each)."""
+    for _ in range(n):
+        cluster.post(node, "/api/sales", {"lines": [{"sku": sku, "qty": 1}]})
+
+
+def hub_holds(cluster: Cluster, node: str) -> int:
+    """How many of `node`'s ops the hub holds (its head of that origin)."""
+    return int(next(n["held"] for n in cluster.get("hub", "/api/nodes") if n["node_id"] == node))
+
+
 def catalog_synced(cluster: Cluster, node: str, sku: str) -> Callable[[], bool]:
     """A check that `node` has received `sku` from the hub's catalog."""
     return lambda: sku in cluster.node_stock(node)

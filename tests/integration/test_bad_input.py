@@ -14,7 +14,14 @@ from sync_protocol.ops import Op
 from sync_protocol.signing import NodeKey
 from sync_protocol.store import ReplicaStore
 from sync_protocol.topics import NodeTopics
-from tests.integration.cluster import CATALOG, Cluster, publish, raw_mqtt_client, wait_until
+from tests.integration.cluster import (
+    CATALOG,
+    Cluster,
+    hub_holds,
+    publish,
+    raw_mqtt_client,
+    wait_until,
+)
 
 COLA = next(iter(CATALOG))
 
@@ -40,10 +47,6 @@ def incidents(cluster: Cluster) -> list[dict[str, object]]:
     return cluster.get("hub", "/api/incidents")  # type: ignore[no-any-return]
 
 
-def held(cluster: Cluster, node: str) -> int:
-    return int(next(n["held"] for n in cluster.get("hub", "/api/nodes") if n["node_id"] == node))
-
-
 def wait_for_incident(cluster: Cluster, needle: str) -> dict[str, object]:
     found: list[dict[str, object]] = []
 
@@ -61,7 +64,7 @@ def test_an_op_signed_with_the_wrong_key_is_rejected(intruder: tuple[Cluster, pa
     publish(client, NodeTopics("demo", "store-2").up, encode(OpsPage("store-2", [forged])))
     incident = wait_for_incident(cluster, "signature")
     assert incident["disposition"] == "rejected" and incident["origin"] == "store-2"
-    assert held(cluster, "store-2") == 0
+    assert hub_holds(cluster, "store-2") == 0
 
 
 def test_an_op_of_another_node_on_this_nodes_topic_is_rejected(
@@ -76,7 +79,7 @@ def test_an_op_of_another_node_on_this_nodes_topic_is_rejected(
         encode(OpsPage("store-1", [genuine_but_misdirected])),
     )
     wait_for_incident(cluster, "did not create it")
-    assert held(cluster, "store-2") == 0
+    assert hub_holds(cluster, "store-2") == 0
 
 
 def test_a_message_claiming_another_sender_than_its_topic_is_rejected(
@@ -111,7 +114,7 @@ def test_a_node_that_is_not_enrolled_is_refused(intruder: tuple[Cluster, paho.Cl
 def test_a_replayed_old_batch_changes_nothing(intruder: tuple[Cluster, paho.Client]) -> None:
     cluster, client = intruder
     cluster.post("store-1", "/api/stock/receive", {"sku": COLA, "qty": 7})
-    wait_until(lambda: held(cluster, "store-1") == 1, 20, "the receipt to reach the hub")
+    wait_until(lambda: hub_holds(cluster, "store-1") == 1, 20, "the receipt to reach the hub")
     ledger = ReplicaStore(
         f"sqlite:///{cluster.base / 'store-1' / 'ledger.db'}", origin="store-1", registry=REGISTRY
     )
@@ -122,7 +125,7 @@ def test_a_replayed_old_batch_changes_nothing(intruder: tuple[Cluster, paho.Clie
     for _ in range(3):
         publish(client, NodeTopics("demo", "store-1").up, encode(old_batch))
     cluster.post("store-1", "/api/stock/receive", {"sku": COLA, "qty": 1})
-    wait_until(lambda: held(cluster, "store-1") == 2, 20, "the next receipt")
+    wait_until(lambda: hub_holds(cluster, "store-1") == 2, 20, "the next receipt")
     assert cluster.hub_stock() == {(COLA, "store-1"): 8}
 
 
@@ -138,4 +141,4 @@ def test_good_ops_keep_flowing_after_every_kind_of_bad_input(
     for _ in range(5):
         cluster.post("store-1", "/api/stock/receive", {"sku": COLA, "qty": 2})
     wait_until(lambda: cluster.hub_stock() == {(COLA, "store-1"): 10}, 30, "the genuine receipts")
-    assert held(cluster, "store-1") == 5
+    assert hub_holds(cluster, "store-1") == 5

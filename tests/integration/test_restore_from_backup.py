@@ -9,20 +9,18 @@ from pathlib import Path
 
 import httpx
 
-from tests.integration.cluster import CATALOG, Cluster, wait_until
+from tests.integration.cluster import CATALOG, Cluster, hub_holds, wait_until
+from tests.integration.cluster import sell as shared_sell
 
 COLA = next(iter(CATALOG))
 
 
 def sell(cluster: Cluster, n: int) -> None:
-    for _ in range(n):
-        cluster.post("store-1", "/api/sales", {"lines": [{"sku": COLA, "qty": 1}]})
+    shared_sell(cluster, "store-1", COLA, n)
 
 
 def synced(cluster: Cluster) -> bool:
-    head = cluster.get("store-1", "/api/sync")["head"]
-    held = {n["node_id"]: n["held"] for n in cluster.get("hub", "/api/nodes")}["store-1"]
-    return bool(held == head)
+    return bool(hub_holds(cluster, "store-1") == cluster.get("store-1", "/api/sync")["head"])
 
 
 def ledger_files(data_dir: Path) -> list[Path]:

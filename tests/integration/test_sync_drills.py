@@ -16,27 +16,24 @@ from sync_protocol.topics import NodeTopics
 from tests.integration.cluster import (
     CATALOG,
     Cluster,
+    hub_holds,
     node_incidents,
     publish,
     raw_mqtt_client,
     wait_until,
 )
+from tests.integration.cluster import sell as shared_sell
 
 COLA = next(iter(CATALOG))
 SALE = {"lines": [{"sku": COLA, "qty": 1}]}
 
 
 def sell(cluster: Cluster, n: int) -> None:
-    for _ in range(n):
-        cluster.post("store-1", "/api/sales", SALE)
+    shared_sell(cluster, "store-1", COLA, n)
 
 
 def try_to_sell(cluster: Cluster) -> httpx.Response:
     return httpx.post(cluster.url("store-1") + "/api/sales", json=SALE, timeout=10)
-
-
-def hub_holds(cluster: Cluster, node: str) -> int:
-    return int(next(n["held"] for n in cluster.get("hub", "/api/nodes") if n["node_id"] == node))
 
 
 def of_kind(incidents: list[dict[str, object]], kind: str) -> bool:
