@@ -42,20 +42,26 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import Script, ScriptDirectory
-from alembic.script.revision import RevisionError
 from sqlalchemy import Connection, Engine, MetaData, inspect, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from sync_protocol.errors import ConfigurationError, ShopfloorError
-from sync_protocol.store.dialect import make_engines
+from sync_protocol.store import schema
+from sync_protocol.store.dialect import insert_for, make_engines
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic (~10 MiB resident) is imported only when a database has to be migrated or
+# inspected: a node opening a ledger this release already migrated never loads it
+# (a till's Pi has 150 MiB for the node, the device agent and Mosquitto together).
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 INITIAL_REVISION = "0001_replica_store"
+# The `meta` row naming the revision files a database was last brought to head with.
+RELEASE_KEY = "schema_release"
 CORE_BRANCH = "core"
 VERSION_TABLE = "alembic_version"  # Alembic's default name
 
@@ -93,6 +99,8 @@ def alembic_config(
 ) -> Config:
     """An Alembic config built in code; `connection` is what env.py migrates. The
     revisions are the core's (`location/versions`) and each area folder's."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", _escaped(location))
     config.set_main_option("path_separator", "os")
@@ -107,6 +115,8 @@ def alembic_config(
 
 def head_revisions(location: Path = MIGRATIONS, areas: Sequence[Path] = ()) -> tuple[str, ...]:
     """The newest revision of each branch this code knows, sorted."""
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(alembic_config(location=location, areas=areas))
     heads = tuple(sorted(script.get_heads()))
     if not heads:
@@ -116,6 +126,8 @@ def head_revisions(location: Path = MIGRATIONS, areas: Sequence[Path] = ()) -> t
 
 def head_revision(location: Path = MIGRATIONS) -> str:
     """The newest revision of the core branch (the store's own tables)."""
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(alembic_config(location=location))
     head = script.get_current_head()
     if head is None:
@@ -126,6 +138,8 @@ def head_revision(location: Path = MIGRATIONS) -> str:
 def current_heads(engine: Engine) -> tuple[str, ...]:
     """The revisions the database is at, sorted; empty if it was never migrated
     (empty, or made by `create_all` before migrations existed)."""
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as conn:
         return tuple(sorted(MigrationContext.configure(conn).get_current_heads()))
 
@@ -141,7 +155,18 @@ def upgrade_to_head(
     many processes at once, and a no-op when the database is already there; one
     transaction, so a failing revision leaves the database as it was. On SQLite pass
     the write engine of `dialect.make_engines` (BEGIN IMMEDIATE). `location` is for
-    tests; `areas` are the folders of the registered areas' revisions."""
+    tests; `areas` are the folders of the registered areas' revisions.
+
+    A database this very set of revision files already brought to head (its `meta`
+    row `RELEASE_KEY` says so) is left alone without loading Alembic at all."""
+    release = release_fingerprint(location, areas)
+    done = _heads_if_released(engine, release)
+    if done is not None:
+        return Upgrade(done, frozenset())
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     with _in_process, engine.connect() as conn, _database_lock(conn), conn.begin():
         config = alembic_config(
             conn, location=location, areas=areas, target_metadata=target_metadata
@@ -153,6 +178,8 @@ def upgrade_to_head(
         before = set(MigrationContext.configure(conn).get_current_heads())
         command.upgrade(config, "heads")
         after = set(MigrationContext.configure(conn).get_current_heads())
+        if after:
+            _note_release(conn, release)
     if not after:
         raise ConfigurationError(f"no migrations found in {location}")
     script = ScriptDirectory.from_config(config)
@@ -162,6 +189,40 @@ def upgrade_to_head(
         if revision is not None and revision.path:
             moved.add(Path(revision.path).parent)
     return Upgrade(tuple(sorted(after)), frozenset(moved))
+
+
+def release_fingerprint(location: Path = MIGRATIONS, areas: Sequence[Path] = ()) -> str:
+    """A digest of every revision file this code carries (names and contents): equal
+    fingerprints mean the same revisions, so the same heads."""
+    digest = hashlib.sha256()
+    for folder in (location / "versions", *areas):
+        for path in sorted(folder.glob("*.py")):
+            digest.update(f"{folder.name}/{path.name}\0".encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _heads_if_released(engine: Engine, release: str) -> tuple[str, ...] | None:
+    """The database's heads when it was last brought to head by exactly these
+    revisions; None when it must go through Alembic (new, older, newer, made by
+    `create_all`, or mid-migration in another process: that one's lock is waited on
+    there)."""
+    try:
+        with engine.connect() as conn:
+            noted = conn.execute(
+                text("SELECT value FROM meta WHERE key = :key"), {"key": RELEASE_KEY}
+            ).scalar()
+            if noted != release:
+                return None
+            heads = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars()
+            return tuple(sorted(str(h) for h in heads)) or None
+    except DBAPIError:  # no meta or version table yet: a new database
+        return None
+
+
+def _note_release(conn: Connection, release: str) -> None:
+    stmt = insert_for(conn.dialect.name, schema.meta).values(key=RELEASE_KEY, value=release)
+    conn.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={"value": release}))
 
 
 @contextmanager
@@ -199,6 +260,8 @@ def _stamp_if_made_by_create_all(conn: Connection, config: Config) -> None:
                 f"数据库缺少副本表 {sorted(missing)} 且无迁移版本记录：请从备份恢复或使用空数据库"
             ),
         )
+    from alembic import command
+
     command.stamp(config, INITIAL_REVISION)
 
 
@@ -209,6 +272,8 @@ def _revisions_newer_than_this_release(
     add (docs/migrations.md), so this release still reads and writes it, as it must
     while a rolling upgrade or a rollback has both releases running. Anything else at
     an unknown revision is not a replica store, and is refused."""
+    from alembic.runtime.migration import MigrationContext
+
     heads = MigrationContext.configure(conn).get_current_heads()
     folders = (location / "versions", *areas)
     known = _known_revisions(location, tuple((f, f.stat().st_mtime_ns) for f in folders))
@@ -235,6 +300,8 @@ def _revisions_newer_than_this_release(
 @functools.cache
 def _known_revisions(location: Path, folders: tuple[tuple[Path, int], ...]) -> frozenset[str]:
     """Cached per state of the folders (a folder's mtime changes with every file)."""
+    from alembic.script import ScriptDirectory
+
     areas = [folder for folder, _ in folders[1:]]
     script = ScriptDirectory.from_config(alembic_config(location=location, areas=areas))
     return frozenset(s.revision for s in script.walk_revisions())
@@ -261,6 +328,10 @@ def new_revision(
     upgraded to every head, rendered as batch operations (which run on SQLite and
     PostgreSQL alike). Review it before committing.
     """
+    from alembic import command
+    from alembic.script import Script, ScriptDirectory
+    from alembic.script.revision import RevisionError
+
     script_dir = ScriptDirectory.from_config(alembic_config(location=location, areas=areas))
     if branch == CORE_BRANCH:
         folder = location / "versions"

@@ -137,9 +137,54 @@ def test_upgrading_twice_changes_nothing(hub_db_url: str) -> None:
         assert upgrade(engine).heads == HEADS
         assert structure(engine) == before
         with engine.connect() as conn:
-            assert conn.execute(select(schema.meta.c.value)).scalars().all() == ["shop-7"]
+            tenant = select(schema.meta.c.value).where(schema.meta.c.key == "tenant")
+            assert conn.execute(tenant).scalars().all() == ["shop-7"]
             versions = conn.execute(text(f"SELECT version_num FROM {migrate.VERSION_TABLE}"))
             assert sorted(versions.scalars().all()) == list(HEADS)
+
+
+OPEN_AND_LIST = """\
+import json, sys
+from domain.registry import REGISTRY
+from sync_protocol.signing import NodeKey
+from sync_protocol.store import ReplicaStore
+ReplicaStore(sys.argv[1], origin="store-1", key=NodeKey.generate(), registry=REGISTRY).close()
+print(json.dumps(sorted({name.partition(".")[0] for name in sys.modules})))
+"""
+
+
+def test_a_database_this_release_migrated_opens_without_loading_alembic(
+    hub_db_url: str,
+) -> None:
+    def packages_loaded_by_an_open() -> set[str]:
+        done = subprocess.run(
+            [sys.executable, "-c", OPEN_AND_LIST, hub_db_url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+            cwd=REPO,
+        )
+        return set(json.loads(done.stdout))
+
+    assert "alembic" in packages_loaded_by_an_open()  # the first open migrates
+    assert "alembic" not in packages_loaded_by_an_open()
+
+
+def test_a_database_upgraded_by_other_revisions_goes_through_alembic_again(
+    hub_db_url: str, tmp_path: Path
+) -> None:
+    later = migrations_with(
+        tmp_path,
+        "0002_peers_region",
+        "def upgrade():\n"
+        '    with op.batch_alter_table("peers") as batch:\n'
+        '        batch.add_column(sa.Column("region", sa.String(64), nullable=True))\n',
+    )
+    with engine_for(hub_db_url) as engine:
+        upgrade(engine)
+        assert "0002_peers_region" in upgrade(engine, location=later).heads
+        assert "region" in {c["name"] for c in inspect(engine).get_columns("peers")}
 
 
 def made_by_create_all(engine: Engine) -> None:
