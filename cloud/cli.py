@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from cloud.settings import HubSettings
 from sync_protocol.settings import add_flags, given_flags
+
+if TYPE_CHECKING:
+    from sync_protocol.store import ReplicaStore
 
 #: The settings of the commands that only open the hub's store and key.
 COMMON = {"data_dir", "db", "tenant"}
@@ -37,9 +43,29 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_flags(ident, HubSettings, only=COMMON, required={"data_dir"})
     ident.set_defaults(func=_identity)
 
+    from sync_protocol import blocked_cli
+
+    blocked_cli.register(
+        cmds,
+        add_store_flags=lambda p: add_flags(p, HubSettings, only=COMMON, required={"data_dir"}),
+        open_store=_store,
+    )
+
 
 def _settings(args: argparse.Namespace) -> HubSettings:
     return HubSettings(**given_flags(args, HubSettings))
+
+
+@contextmanager
+def _store(args: argparse.Namespace) -> Iterator[ReplicaStore]:
+    """The hub's store alone (no ingest, no web): what a command run beside it needs."""
+    from cloud.hub import Hub
+
+    hub = Hub.open(_settings(args), with_ingest=False)
+    try:
+        yield hub.store
+    finally:
+        hub.close()
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from edge.settings import EdgeSettings
 from sync_protocol.settings import add_flags, given_flags
 from sync_protocol.signing import NodeKey
+
+if TYPE_CHECKING:
+    from sync_protocol.store import ReplicaStore
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -33,8 +39,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     run.set_defaults(func=_run)
 
     from edge import cli_backup
+    from sync_protocol import blocked_cli
 
     cli_backup.register(cmds)
+    blocked_cli.register(
+        cmds,
+        add_store_flags=lambda p: add_flags(
+            p, EdgeSettings, only={"data_dir"}, required={"data_dir"}
+        ),
+        open_store=_ledger,
+    )
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -53,6 +67,18 @@ def _identity(args: argparse.Namespace) -> int:
     key = NodeKey.load_or_create(settings.key_path)
     print(f"{settings.node_id} {key.public_b64}")
     return 0
+
+
+@contextmanager
+def _ledger(args: argparse.Namespace) -> Iterator[ReplicaStore]:
+    """The node's ledger alone (no sync, no web): what a command run beside it needs."""
+    from edge.node import Node
+
+    node = Node.open(EdgeSettings.load(args.data_dir), with_sync=False)
+    try:
+        yield node.ledger
+    finally:
+        node.close()
 
 
 def _run(args: argparse.Namespace) -> int:

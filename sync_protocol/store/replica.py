@@ -373,12 +373,25 @@ class ReplicaStore(OpLog, PeerBook, KeyBook, Records):
         with self.read() as conn:
             return [dict(r._mapping) for r in conn.execute(select(b).order_by(b.c.at_ms))]
 
-    def release_origin(self, origin: str) -> bool:
-        """A person has decided about an equivocating origin: apply its ops again (the
-        ops already held stay; the other version is in the evidence)."""
+    def release_origin(self, origin: str, *, by: str, why: str) -> bool:
+        """A person (`by`) has decided about an equivocating origin: apply its ops again
+        (the ops already held stay; the other version is in the evidence, kept in the
+        incident that records the decision). False when it was not blocked."""
         b = schema.blocked_origins
         with self._begin() as conn:
-            return bool(conn.execute(delete(b).where(b.c.origin == origin)).rowcount)
+            row = conn.execute(select(b).where(b.c.origin == origin)).first()
+            if row is None:
+                return False
+            conn.execute(delete(b).where(b.c.origin == origin))
+        self.record_incident(
+            kind="origin_released",
+            disposition="released",
+            origin=origin,
+            seq=int(row.seq),
+            reason=f"released by {by}: {why} (blocked for: {row.reason})",
+            payload=row.evidence,
+        )
+        return True
 
     def _drain_pending(
         self, conn: Connection, origin: str, head: int, held: dict[int, Op], ready: list[Op]

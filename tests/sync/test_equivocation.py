@@ -54,7 +54,7 @@ def test_a_blocked_origin_applies_nothing_more_until_released(
     assert hub.apply(before.ops_range("store-1", 2, 2)).blocked == 1
     assert hub.head("store-1") == 1
     assert [b["origin"] for b in hub.blocked_origins()] == ["store-1"]
-    assert hub.release_origin("store-1")
+    assert hub.release_origin("store-1", by="manager Li", why="the hub's history stands")
     assert len(hub.apply(before.ops_range("store-1", 2, 2)).applied) == 1
     assert stock_of(hub) == {("A", "store-1"): 7}
 
