@@ -123,6 +123,10 @@ class NodeOut(BaseModel):
     backlog: int
     held: int
     to_send: int
+    blocked_reason: str | None = Field(
+        description="why the hub applies nothing more of this node's ops (equivocation: "
+        "`shopfloor cloud blocked`), or null"
+    )
 
 
 class LocationOut(BaseModel):

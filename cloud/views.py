@@ -21,6 +21,8 @@ class NodeRow:
     backlog: int  # ops the node has written that the hub does not hold yet (as last reported)
     held: int  # the node's ops the hub holds
     to_send: int  # hub ops the node has not acknowledged
+    # Why the hub applies nothing more of this node (two histories of it met), or None.
+    blocked_reason: str | None
 
 
 def consolidated_stock(store: ReplicaStore) -> dict[str, Any]:
@@ -53,6 +55,7 @@ def consolidated_stock(store: ReplicaStore) -> dict[str, Any]:
 
 def node_rows(store: ReplicaStore) -> list[NodeRow]:
     vv = store.version_vector()
+    blocked = {str(b["origin"]): str(b["reason"]) for b in store.blocked_origins()}
     out = []
     for node in enrolled_nodes(store):
         peer = store.peer_state(node.node_id)
@@ -69,6 +72,7 @@ def node_rows(store: ReplicaStore) -> list[NodeRow]:
                 backlog=max(0, reported - held),
                 held=held,
                 to_send=max(0, vv.get(HUB, 0) - peer.vv.get(HUB, 0)),
+                blocked_reason=blocked.get(node.node_id),
             )
         )
     return out

@@ -115,6 +115,11 @@ class SyncOut(BaseModel):
     last_ack_ms: int | None
     head: int
     writes_held: bool
+    writes_held_reason: str | None = Field(description="why this node may not write now, or null")
+    blocked_origins: list[str] = Field(
+        description="origins this node applies nothing more of (equivocation: "
+        "`shopfloor edge blocked`); its own id here means it may not write"
+    )
 
 
 _RECEIVED: Final = {

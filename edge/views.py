@@ -37,6 +37,8 @@ def sync_view(node: Node) -> dict[str, Any]:
             "last_ack_ms": None,
             "head": node.ledger.head(node.location),
             "writes_held": node.ledger.local_writes_held is not None,
+            "writes_held_reason": node.ledger.local_writes_held,
+            "blocked_origins": _blocked(node),
         }
     status = node.sync.status()
     return {
@@ -46,4 +48,10 @@ def sync_view(node: Node) -> dict[str, Any]:
         "last_ack_ms": status.last_ack_ms,
         "head": status.head,
         "writes_held": status.writes_held,
+        "writes_held_reason": node.ledger.local_writes_held,
+        "blocked_origins": _blocked(node),
     }
+
+
+def _blocked(node: Node) -> list[str]:
+    return [str(b["origin"]) for b in node.ledger.blocked_origins()]
