@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, select, update
 
-from sync_protocol.chain import GENESIS
+from sync_protocol.chain import GENESIS, next_link, op_digest
 from sync_protocol.errors import ConfigurationError, NodeNotReady
 from sync_protocol.hlc import HybridClock, system_ms
 from sync_protocol.ops import Op, canonical_json
@@ -233,9 +233,7 @@ class ReplicaStore(OpLog, PeerBook, KeyBook, Records):
         if link_before is not None:
             fork = self._fork_before(conn, start, group[0], link_before)
             if fork is not None:
-                self._block(conn, fork, received)
-                result.equivocations.append(fork)
-                result.blocked += len(group)
+                self._refuse(conn, fork, group, received, result)
                 return
         head = start.seq
         ready: list[Op] = []
@@ -249,19 +247,23 @@ class ReplicaStore(OpLog, PeerBook, KeyBook, Records):
                 head += 1
             else:
                 held[op.seq] = op
+        links = _links_before_held(group[0], link_before, held)
+        # Every op held earlier above the head this batch started from: the batch may
+        # bring another op under one of their seqs, or fill the gap before them.
+        pending = self._pending(conn, origin, start.seq)
+        offered = {op.seq for op in group}
         # Earlier-held ops, and this batch's own out-of-order ones, that the batch made
         # contiguous.
-        head, pending = self._drain_pending(conn, origin, head, held, ready)
-        forks = self._forks(conn, start.seq, ready, held, pending, seen)
+        head, joined = self._drain_pending(start, head, held, links, pending, ready)
+        forks = [joined] if joined is not None else []
+        forks += self._forks(conn, start.seq, ready, held, pending, seen, offered)
         if forks:
-            self._block(conn, forks[0], received)
-            result.equivocations.extend(forks)
-            result.blocked += len(group)
+            self._refuse(conn, forks[0], group, received, result, also=forks[1:])
             return
         result.duplicates += len(seen)
         for op in held.values():
             if op.seq > head:
-                result.buffered += self._hold(conn, op, received)
+                result.buffered += self._hold(conn, op, received, links.get(op.seq))
             else:
                 result.duplicates += 1
         if ready:
@@ -276,17 +278,35 @@ class ReplicaStore(OpLog, PeerBook, KeyBook, Records):
                 )
             )
 
+    def _refuse(
+        self,
+        conn: Connection,
+        fork: Equivocation,
+        group: list[Op],
+        received: int,
+        result: ApplyResult,
+        *,
+        also: list[Equivocation] | None = None,
+    ) -> None:
+        """Two histories of the origin: block it, and apply none of this batch."""
+        self._block(conn, fork, received)
+        result.equivocations.extend([fork, *(also or [])])
+        result.blocked += len(group)
+
     def _forks(
         self,
         conn: Connection,
         stored_up_to: int,
         ready: list[Op],
         held: dict[int, Op],
-        pending: dict[int, str],
+        pending: dict[int, _Held],
         seen: list[Op],
+        offered: set[int],
     ) -> list[Equivocation]:
         """Ops offered under a (origin, seq) whose op this replica already has (stored,
-        held, or earlier in the batch) but that differ from it."""
+        held, or earlier in the batch) but that differ from it. An op held past a gap
+        is compared too when the batch fills its seq directly: otherwise it would be
+        deleted unseen as the head passes it."""
         known: dict[int, Op] = {op.seq: op for op in ready}
         for seq, op in held.items():
             known.setdefault(seq, op)
@@ -309,14 +329,17 @@ class ReplicaStore(OpLog, PeerBook, KeyBook, Records):
                 if seq in by_seq:
                     stored[seq] = by_seq[seq].sig
                     known.setdefault(seq, op_of(by_seq[seq]))
-        for op in [*seen, *held.values()]:
+        # The batch's own ops that go in now (an op drained from `pending` is the held
+        # op itself: nothing to compare).
+        arriving = [op for op in ready if op.seq in offered]
+        for op in [*seen, *held.values(), *arriving]:
             other = known.get(op.seq)
             if op.seq in stored and stored[op.seq] != sig_text(op):
                 forks.append(_fork(known[op.seq], op))
             elif other is not None and other is not op and other.sig != op.sig:
                 forks.append(_fork(other, op))
-            elif op.seq in pending and pending[op.seq] != _wire(op):
-                forks.append(Equivocation(op.origin, op.seq, pending[op.seq], _wire(op)))
+            elif op.seq in pending and pending[op.seq].wire != _wire(op):
+                forks.append(Equivocation(op.origin, op.seq, pending[op.seq].wire, _wire(op)))
         return forks
 
     def _fork_before(
@@ -393,30 +416,55 @@ class ReplicaStore(OpLog, PeerBook, KeyBook, Records):
         )
         return True
 
-    def _drain_pending(
-        self, conn: Connection, origin: str, head: int, held: dict[int, Op], ready: list[Op]
-    ) -> tuple[int, dict[int, str]]:
+    def _pending(self, conn: Connection, origin: str, above: int) -> dict[int, _Held]:
+        """The ops of `origin` held past a gap above seq `above`, by seq."""
         po = schema.pending_ops
-        stored = {
-            int(r.seq): str(r.wire)
-            for r in conn.execute(
-                select(po.c.seq, po.c.wire).where(and_(po.c.origin == origin, po.c.seq > head))
+        rows = conn.execute(
+            select(po.c.seq, po.c.wire, po.c.link_before).where(
+                and_(po.c.origin == origin, po.c.seq > above)
             )
-        }
+        )
+        return {int(r.seq): _Held(str(r.wire), r.link_before) for r in rows}
+
+    def _drain_pending(
+        self,
+        start: Head,
+        head: int,
+        held: dict[int, Op],
+        links: dict[int, str],
+        pending: dict[int, _Held],
+        ready: list[Op],
+    ) -> tuple[int, Equivocation | None]:
+        """Move the held ops that `ready` made contiguous (this batch's own, then those
+        held earlier) onto `ready`, in seq order. A held op whose page said the chain
+        link before it must follow exactly that link: a gap filled by another history
+        (another op under a seq before it) is equivocation, and nothing is joined."""
+        chain = _ChainCursor(start, ready)
         while True:
             nxt = head + 1
             if nxt in held:
-                ready.append(held.pop(nxt))
-            elif nxt in stored:
-                ready.append(Op.from_wire(json.loads(stored[nxt])))
+                op, link = held[nxt], links.get(nxt)
+            elif nxt in pending:
+                op = Op.from_wire(json.loads(pending[nxt].wire))
+                link = pending[nxt].link_before
             else:
-                return head, stored
+                return head, None
+            if link is not None and (mine := chain.at(nxt - 1)) != link:
+                return head, Equivocation(
+                    op.origin,
+                    nxt - 1,
+                    held=f"chain link {link} (before the op held at seq {nxt})",
+                    offered=f"chain link {mine}",
+                )
+            held.pop(nxt, None)
+            ready.append(op)
             head = nxt
 
-    def _hold(self, conn: Connection, op: Op, received_ms: int) -> int:
-        stmt = insert_for(self.dialect, schema.pending_ops).on_conflict_do_nothing(
-            index_elements=["origin", "seq"]
-        )
+    def _hold(
+        self, conn: Connection, op: Op, received_ms: int, link_before: str | None = None
+    ) -> int:
+        po = schema.pending_ops
+        stmt = insert_for(self.dialect, po).on_conflict_do_nothing(index_elements=["origin", "seq"])
         res = conn.execute(
             stmt,
             {
@@ -424,9 +472,20 @@ class ReplicaStore(OpLog, PeerBook, KeyBook, Records):
                 "seq": op.seq,
                 "wire": _wire(op),
                 "received_ms": received_ms,
+                "link_before": link_before,
             },
         )
-        return 1 if res.rowcount else 0
+        if res.rowcount:
+            return 1
+        if link_before is not None:
+            # Held before without its link (it was not first on its page): learn it now.
+            conn.execute(
+                update(po)
+                .where(and_(po.c.origin == op.origin, po.c.seq == op.seq))
+                .where(po.c.link_before.is_(None))
+                .values(link_before=link_before)
+            )
+        return 0
 
     def _lock_head(self, conn: Connection, origin: str) -> Head:
         h = schema.heads
@@ -485,3 +544,44 @@ def _wire(op: Op) -> str:
 
 def _fork(held: Op, offered: Op) -> Equivocation:
     return Equivocation(held.origin, held.seq, _wire(held), _wire(offered))
+
+
+@dataclass(frozen=True)
+class _Held:
+    """An op held past a gap: its wire form, and the chain link before it as the page
+    that brought it said (None: not known)."""
+
+    wire: str
+    link_before: str | None
+
+
+class _ChainCursor:
+    """The chain links of `ops` (one origin's, contiguous, right after `start`),
+    computed only as far as asked: most batches never ask."""
+
+    def __init__(self, start: Head, ops: list[Op]) -> None:
+        self.ops = ops  # grows while it is read: the ops drained so far
+        self.first = start.seq + 1
+        self.seq = start.seq
+        self.link = start.chain
+
+    def at(self, seq: int) -> str:
+        while self.seq < seq:
+            self.link = next_link(self.link, op_digest(self.ops[self.seq + 1 - self.first]))
+            self.seq += 1
+        return self.link
+
+
+def _links_before_held(first: Op, link_before: str | None, held: dict[int, Op]) -> dict[int, str]:
+    """The chain link before each of a batch's held ops, where it is known: before the
+    batch's first op when that lands past a gap (its page said it), and before each
+    held op that follows one whose link is known."""
+    if link_before is None or held.get(first.seq) is not first:
+        return {}
+    links = {first.seq: link_before}
+    seq, link = first.seq, link_before
+    while seq + 1 in held:
+        link = next_link(link, op_digest(held[seq]))
+        seq += 1
+        links[seq] = link
+    return links

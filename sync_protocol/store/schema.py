@@ -53,6 +53,9 @@ blocked_origins = Table(
 )
 
 # Ops that arrived ahead of a gap: held, never applied out of order, never dropped.
+# `link_before` is the origin's chain link just before the op, as the page that brought
+# it said (None: not known): when the gap fills, the history it fills with must end
+# there, or the held op would be joined onto another history unseen.
 pending_ops = Table(
     "pending_ops",
     metadata,
@@ -60,6 +63,7 @@ pending_ops = Table(
     Column("seq", BigInteger, primary_key=True, autoincrement=False),
     Column("wire", Text, nullable=False),
     Column("received_ms", BigInteger, nullable=False),
+    Column("link_before", String(64), nullable=True),
 )
 
 # What each peer has told us it holds (its acks and hellos).

@@ -88,13 +88,6 @@ def test_a_restored_node_stays_held_while_the_hub_holds_its_ops_past_a_gap(
     assert node.local_writes_held == HELD  # it holds less than the hub: 4 is taken
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug in sync_protocol: ReplicaStore keeps an op past a gap without the link "
-    "before it that its page said, so the gap is filled by any op 3 and the held op 4 "
-    "is joined to it unchecked (the fix: keep that link with the pending op and compare "
-    "it in _drain_pending; a difference is an equivocation, blocked and recorded)",
-)
 def test_an_op_held_past_a_gap_is_not_joined_to_another_history(
     world: tuple[ReplicaStore, ReplicaStore, ReplicaStore],
 ) -> None:
@@ -116,15 +109,6 @@ def reconcile(node: ReplicaStore, session: SyncSession) -> None:
         node.local_writes_held = None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug in sync_protocol: ReplicaStore._apply_origin compares an incoming op "
-    "with a held one only when the incoming op is itself held or a duplicate; an op "
-    "that fills the gap in the same batch as its predecessor goes straight in, and the "
-    "held op under its seq is deleted unseen (`DELETE FROM pending_ops WHERE seq <= "
-    "head`): an equivocation lost in silence (the fix: _drain_pending reads the held "
-    "ops above the head the batch started from, and _forks compares them with `ready`)",
-)
 def test_a_held_op_is_compared_with_the_op_that_fills_its_seq() -> None:
     key = NodeKey.generate()
     hub, first, second = store("cloud", key), store(NODE, key), store(NODE, key)
@@ -135,3 +119,39 @@ def test_a_held_op_is_compared_with_the_op_that_fills_its_seq() -> None:
     hub.apply(first.ops_range(NODE, 2, 2))  # held: seq 1 is missing
     result = hub.apply(second.ops_range(NODE, 1, 2))
     assert result.equivocations and hub.is_blocked(NODE)
+
+
+def test_an_op_held_past_a_gap_joins_the_history_its_page_said(
+    world: tuple[ReplicaStore, ReplicaStore, ReplicaStore],
+) -> None:
+    hub, lost, _ = world
+    result = hub.apply(lost.ops_range(NODE, 3, 3), after=lost.chain_links({NODE: 2}))
+    assert not result.equivocations and hub.head_links([NODE]) == lost.head_links([NODE])
+    assert hub.pending_count() == 0
+
+
+def test_a_held_run_joins_whole_when_its_gap_fills() -> None:
+    key = NodeKey.generate()
+    hub, node = store("cloud", key), store(NODE, key)
+    for qty in (1, 2, 3, 4, 5):
+        receive(node, "A", qty)
+    hub.apply(node.ops_range(NODE, 3, 5), after=node.chain_links({NODE: 2}))
+    hub.apply(node.ops_range(NODE, 1, 2))
+    assert hub.head_links([NODE]) == node.head_links([NODE]) and hub.pending_count() == 0
+
+
+def test_a_page_held_past_earlier_held_ops_must_follow_them(
+    world: tuple[ReplicaStore, ReplicaStore, ReplicaStore],
+) -> None:
+    hub, lost, node = world
+    node.apply(hub.ops_range(NODE, 2, 2))
+    node.local_writes_held = None
+    receive(node, "A", 30)  # a new seq 3
+    receive(node, "A", 40)  # and a new seq 4 …
+    receive(node, "A", 50)  # … and 5, sent on a page after the hub's held seq 4
+    hub.apply(node.ops_range(NODE, 5, 5), after=node.chain_links({NODE: 4}))
+    # The lost seq 3 comes at last: it fills the gap under the old seq 4, which joins;
+    # the page of seq 5 said another seq 4 came before it.
+    result = hub.apply(lost.ops_range(NODE, 3, 3), after=lost.chain_links({NODE: 2}))
+    assert result.equivocations and hub.is_blocked(NODE)
+    assert hub.head(NODE) == 2

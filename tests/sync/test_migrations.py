@@ -386,8 +386,9 @@ def test_a_new_core_revision_follows_the_core_head_and_finds_nothing_to_do(
     location = tmp_path / "migrations"
     shutil.copytree(migrate.MIGRATIONS, location, ignore=shutil.ignore_patterns("__pycache__"))
     path = migrate.new_revision("Add peers.region", location=location)
-    assert path == location / "versions" / "0003_add_peers_region.py"
-    assert migrate.head_revision(location) == "0003_add_peers_region"
+    following = f"{int(HEAD[:4]) + 1:04d}_add_peers_region"  # numbered after the head
+    assert path == location / "versions" / f"{following}.py"
+    assert migrate.head_revision(location) == following
     source = path.read_text(encoding="utf-8")
     assert f'down_revision: str | Sequence[str] | None = "{HEAD}"' in source
     upgrade = source.split("def upgrade()")[1].split("def downgrade()")[0]
