@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from cloud.ingest import HubIngest
 from cloud.settings import HubSettings
-from domain.registry import REGISTRY
+from cloud.workers.area import HUB_REGISTRY
 from sync_protocol.signing import NodeKey
 from sync_protocol.store import ReplicaStore
 
@@ -23,7 +23,7 @@ class Hub:
     @classmethod
     def open(cls, settings: HubSettings, *, with_ingest: bool = True) -> Hub:
         key = NodeKey.load_or_create(settings.key_path)
-        store = ReplicaStore(settings.database_url, origin=HUB, key=key, registry=REGISTRY)
+        store = ReplicaStore(settings.database_url, origin=HUB, key=key, registry=HUB_REGISTRY)
         ingest = (
             HubIngest(
                 store,

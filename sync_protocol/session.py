@@ -213,6 +213,27 @@ class SyncSession:
             return self._pump(now)
         return self._answer_need(msg)
 
+    def authentic(self, msg: Message) -> bool:
+        """Whether `msg` carries the peer's own signature and is no replay we can tell:
+        a control message whose seal verifies with a counter above the last of its
+        connection, or a page whose proof (else its first op) verifies. Records
+        nothing (`receive` does): for a caller that must not act on a forgery before
+        `receive` has refused it — e.g. `connect` on a peer's first word."""
+        if msg.sender != self.peer:
+            return False
+        if isinstance(msg, OpsPage):
+            if self._proven(msg):
+                return True
+            return bool(msg.ops) and self._signature_problem(msg.ops[0]) is None
+        sealed = msg.seal
+        if sealed is None or not sealed.sig:
+            return False
+        seen = self._peer_counters.last.get(sealed.session)
+        if seen is not None and sealed.counter <= seen:
+            return False
+        check = partial(_verify_bytes, self.peer, sealed.signed, sealed.sig)
+        return self._verified(check) is None
+
     def tick(self, now: float) -> list[Message]:
         """Resends and heartbeats. An idle session touches no database here: new ops
         are sent when they are written (`local_changes`) or acked room opens."""

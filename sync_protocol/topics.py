@@ -49,3 +49,31 @@ def node_of(topic: str) -> str | None:
     if len(parts) == 5 and parts[0] == "sf" and parts[2] == "node" and parts[3]:
         return parts[3]
     return None
+
+
+# --- among the hub's workers (docs/hub-workers.md); nodes may not publish here ---------
+
+
+def forwarded_up(tenant: str, worker: str, node: str) -> str:
+    """A node's message that reached a worker which does not run its session, passed on
+    to the worker that does."""
+    return f"sf/{tenant}/hub/{worker}/node/{node}/up"
+
+
+def worker_inbox(tenant: str, worker: str) -> str:
+    """What a worker subscribes to for the messages passed on to it."""
+    return f"sf/{tenant}/hub/{worker}/node/+/up"
+
+
+def forwarded_node(topic: str) -> str | None:
+    """The node id in a `forwarded_up` topic, or None for any other topic."""
+    parts = topic.split("/")
+    if len(parts) == 7 and parts[0] == "sf" and parts[2] == "hub" and parts[4] == "node":
+        return parts[5] or None
+    return None
+
+
+def hub_wake(tenant: str) -> str:
+    """A worker wrote ops of the hub's own (catalog…): every worker relays them now to
+    the nodes whose sessions it runs."""
+    return f"sf/{tenant}/hub/wake"

@@ -48,6 +48,9 @@ class Disconnected:
 class Received:
     topic: str
     payload: bytes
+    # The identifiers of the subscriptions it came through (MQTT 5 Subscription
+    # Identifier), so a client with overlapping subscriptions knows which delivered it.
+    subscriptions: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -156,7 +159,8 @@ class MqttLink:
         self.inbox.put(Subscribed(mid, tuple(str(r) for r in reasons), granted))
 
     def _on_message(self, _c: Any, _u: Any, message: paho.MQTTMessage) -> None:
-        self.inbox.put(Received(message.topic, bytes(message.payload)))
+        ids = getattr(message.properties, "SubscriptionIdentifier", None) or ()
+        self.inbox.put(Received(message.topic, bytes(message.payload), tuple(ids)))
 
     # --- used by the owner's thread ----------------------------------------------------
 
@@ -187,12 +191,23 @@ class MqttLink:
         self._client.disconnect()
         self._client.loop_stop()
 
-    def subscribe(self, *topics: str) -> int | None:
+    def subscribe(self, *topics: str, subscription_id: int | None = None) -> int | None:
         """Subscribe to one or more topic filters (QoS 1) in one SUBSCRIBE; the broker's
         answer arrives as `Subscribed` with the returned `mid`. None when the link is
-        down: subscribe again on the next `Connected`."""
-        _rc, mid = self._client.subscribe([(topic, 1) for topic in topics])
+        down: subscribe again on the next `Connected`. Under MQTT 5 a `subscription_id`
+        comes back in `Received.subscriptions` of every message these filters deliver."""
+        props = None
+        if subscription_id is not None and self.broker.protocol == "5":
+            props = Properties(PacketTypes.SUBSCRIBE)  # type: ignore[no-untyped-call]
+            props.SubscriptionIdentifier = subscription_id
+        _rc, mid = self._client.subscribe([(topic, 1) for topic in topics], properties=props)
         return mid
+
+    def unsubscribe(self, *topics: str) -> None:
+        """Stop receiving `topics` (nothing when the link is down: a clean session
+        forgets its subscriptions anyway)."""
+        if self.is_connected:
+            self._client.unsubscribe(list(topics))
 
     def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> bool:
         """Hand a message to paho. Returns False when the link is down: the caller's

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from domain.registry import REGISTRY
+from cloud.workers.area import HUB_REGISTRY
 from sync_protocol.chain import GENESIS, chain_of, proof_bytes
 from sync_protocol.hlc import HybridClock
 from sync_protocol.ids import new_id
@@ -96,8 +96,9 @@ def sale_ops(key: NodeKey, origin: str, n_ops: int) -> list[Op]:
 
 
 def open_hub(url: str, *enrolled: EdgeHistory) -> ReplicaStore:
-    """An empty hub store (own key) that knows the stores' public keys."""
-    hub = ReplicaStore(url, origin=HUB, key=NodeKey.generate(), registry=REGISTRY)
+    """An empty hub store (own key) that knows the stores' public keys; with the hub's
+    own schema (session leases), as `Hub.open` makes it."""
+    hub = ReplicaStore(url, origin=HUB, key=NodeKey.generate(), registry=HUB_REGISTRY)
     for history in enrolled:
         hub.enroll(history.origin, history.key.public_b64, label=history.origin)
     return hub
