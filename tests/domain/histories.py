@@ -52,7 +52,32 @@ def sales_body(rng: random.Random, origin: str) -> tuple[str, dict[str, object]]
     }
 
 
-BODIES: dict[str, Body] = {"catalog": catalog_body, "stock": stock_body, "sales": sales_body}
+STAFF = ("c001", "c002", "s001")
+
+
+def staff_body(rng: random.Random, origin: str) -> tuple[str, dict[str, object]]:
+    # Account writes from every origin: only the hub's count, and the fold must say so.
+    staff_id, roll = rng.choice(STAFF), rng.random()
+    if roll < 0.3:
+        fields: dict[str, object] = {"name": rng.choice(["王芳", "李雷", "张伟"])}
+        if rng.random() < 0.5:
+            fields["role"] = rng.choice(["cashier", "supervisor", "manager"])
+        if rng.random() < 0.3:
+            fields["active"] = rng.random() < 0.8
+        return "staff.member_set", {"staff_id": staff_id, "fields": fields}
+    if roll < 0.8:
+        return "staff.pin_failed", {"staff_id": staff_id, "location": origin}
+    if roll < 0.9:
+        return "staff.pin_accepted", {"staff_id": staff_id, "location": origin}
+    return "staff.unlocked", {"staff_id": staff_id, "location": origin, "by": "s001"}
+
+
+BODIES: dict[str, Body] = {
+    "catalog": catalog_body,
+    "stock": stock_body,
+    "sales": sales_body,
+    "staff": staff_body,
+}
 
 
 def history(area: str, seed: int, n: int = 60) -> list[Op]:
