@@ -103,23 +103,21 @@ class SyncAgent:
     def _on_event(self, event: LinkEvent, now: float) -> None:
         self._send(self._handle(event, now))
         if self.ledger.local_writes_held is not None:
-            self._check_reconciled()
+            self._check_reconciled(now)
 
     def _on_tick(self, now: float) -> None:
         self._send(self.session.tick(now))
 
-    def _check_reconciled(self) -> None:
+    def _check_reconciled(self, now: float) -> None:
         """A restored node may write again once it holds every op of its own that the
-        hub holds: then its next seq is one nobody has used. Only the hub's fresh,
-        sealed word counts (sent after this connection began): a forged or replayed
-        hello must not end the hold."""
-        said = self.session.fresh_peer_vv
-        if said is None:
-            return
-        hub_has = said.get(self.node, 0)
-        if self.ledger.head(self.node) >= hub_has:
-            log.warning("caught up on own ops from the hub (head %d); local writes resume", hub_has)
-            self.ledger.local_writes_held = None
+        hub holds, in order or past a gap: then its next seq is one nobody has used.
+        Only the hub's fresh, sealed word counts (sent after this connection began): a
+        forged or replayed hello must not end the hold. While the hub holds own ops past
+        a gap this node cannot fill, the hold stays and an incident asks a person to
+        decide (`SyncSession.reconcile_restore`)."""
+        if self.session.reconcile_restore(now):
+            head = self.ledger.head(self.node)
+            log.warning("caught up on own ops from the hub (head %d); local writes resume", head)
             if self._on_reconciled is not None:
                 self._on_reconciled()
 

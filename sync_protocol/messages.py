@@ -10,6 +10,11 @@ payload that inflates past `MAX_INFLATED` (a zip bomb would otherwise eat the Pi
     ack    {vv}            "I now hold this": the sender moves its outbox on
     need   {ranges}        "send me origin X seqs lo..hi": a gap I cannot skip
 
+A hello or an ack also says, in `held`, what the sender holds past a gap: per origin,
+the highest seq held (and the chain link there, as the held ops' pages said; "" when
+not known). A node restored from a backup must not write under those seqs either. The
+field is left out when nothing is held past a gap, so such messages are as before.
+
 Control messages (hello, ack, need) are sealed (`seal`): they carry the sender's
 session nonce `s` (new at each connect), a counter `n` that grows within it, `re` (the
 receiver's nonce as the sender last heard it: proof the message is fresh, not a
@@ -29,7 +34,9 @@ from sync_protocol.errors import InvalidOp, MalformedMessage
 from sync_protocol.ops import Op, canonical_json
 from sync_protocol.version_vector import VersionVector
 
-# 2: control messages are sealed (a peer speaking 1 is refused as malformed).
+# 2: control messages are sealed (a peer speaking 1 is refused as malformed). `held`
+# came later within 2: it is covered by the seal like any field, and a peer that does
+# not know it verifies the signature all the same (it signs what it received).
 PROTOCOL_VERSION = 2
 COMPRESS_ABOVE = 512
 # A page is at most ~1 MB of ops (SessionConfig.page_bytes); more is not a page.
@@ -49,12 +56,17 @@ class Seal:
     signed: bytes = field(default=b"", compare=False, repr=False)
 
 
+# origin -> (highest seq held past a gap, chain link there or "" when not known)
+PastGaps = dict[str, tuple[int, str]]
+
+
 @dataclass(frozen=True)
 class Hello:
     sender: str
     vv: VersionVector
     links: dict[str, str] = field(default_factory=dict)  # origin -> chain link at vv[origin]
     seal: Seal | None = None
+    held: PastGaps = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,7 @@ class Ack:
     sender: str
     vv: VersionVector
     seal: Seal | None = None
+    held: PastGaps = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -107,9 +120,9 @@ def seal(msg: Control, signer: Signer, *, session: str, counter: int, re: str | 
 def _payload(msg: Message) -> dict[str, Any]:
     payload: dict[str, Any]
     if isinstance(msg, Hello):
-        payload = {"t": "hello", "vv": msg.vv, "links": msg.links}
+        payload = {"t": "hello", "vv": msg.vv, "links": msg.links, **_held(msg)}
     elif isinstance(msg, Ack):
-        payload = {"t": "ack", "vv": msg.vv}
+        payload = {"t": "ack", "vv": msg.vv, **_held(msg)}
     elif isinstance(msg, Need):
         payload = {"t": "need", "ranges": {o: list(r) for o, r in msg.ranges.items()}}
     else:
@@ -124,6 +137,13 @@ def _payload(msg: Message) -> dict[str, Any]:
     if not isinstance(msg, OpsPage) and msg.seal is not None:
         payload.update(s=msg.seal.session, n=msg.seal.counter, re=msg.seal.re)
     return payload
+
+
+def _held(msg: Hello | Ack) -> dict[str, Any]:
+    """`held`, left out when nothing is held past a gap (such messages are as before)."""
+    if not msg.held:
+        return {}
+    return {"held": {o: [seq, link] for o, (seq, link) in msg.held.items()}}
 
 
 def encode(msg: Message) -> bytes:
@@ -163,9 +183,10 @@ def decode(data: bytes) -> Message:
         raise MalformedMessage("message lacks its sender")
     kind = obj.get("t")
     if kind == "hello":
-        return Hello(sender, _vv(obj.get("vv")), _links(obj.get("links")), _seal(obj))
+        held = _past_gaps(obj.get("held"))
+        return Hello(sender, _vv(obj.get("vv")), _links(obj.get("links")), _seal(obj), held)
     if kind == "ack":
-        return Ack(sender, _vv(obj.get("vv")), _seal(obj))
+        return Ack(sender, _vv(obj.get("vv")), _seal(obj), _past_gaps(obj.get("held")))
     if kind == "need":
         return Need(sender, _ranges(obj.get("ranges")), _seal(obj))
     if kind == "ops":
@@ -235,6 +256,27 @@ def _links(value: Any) -> dict[str, str]:
     ):
         raise MalformedMessage("chain links are not an object of links")
     return {str(k): v for k, v in value.items()}
+
+
+def _past_gaps(value: Any) -> PastGaps:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise MalformedMessage("what is held past a gap is not an object")
+    out: PastGaps = {}
+    for origin, pair in value.items():
+        if (
+            not isinstance(pair, list)
+            or len(pair) != 2
+            or not isinstance(pair[0], int)
+            or isinstance(pair[0], bool)
+            or pair[0] < 1
+            or not isinstance(pair[1], str)
+            or len(pair[1]) > 64
+        ):
+            raise MalformedMessage(f"bad entry held past a gap for {origin!r}")
+        out[str(origin)] = (pair[0], pair[1])
+    return out
 
 
 def _vv(value: Any) -> VersionVector:

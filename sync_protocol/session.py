@@ -13,9 +13,10 @@ Protocol (both directions are symmetric):
 - Every control message (hello, ack, need) is sealed: signed by the sender, with the
   sender's nonce for this connection and a counter that grows within it, and `re`, the
   receiver's nonce as the sender last heard it. An unsealed, forged or replayed one is
-  refused with an incident. `fresh_peer_vv` holds only what fresh messages (re == our
-  nonce: sent after this connection began) said: a restored node resumes writing on
-  that word alone.
+  refused with an incident. `fresh_peer_vv` (heads) and `fresh_peer_past_gaps` (ops
+  held past a gap) hold only what fresh messages (re == our nonce: sent after this
+  connection began) said: a restored node resumes writing on that word alone
+  (`reconcile_restore`), and only above every seq of its own the peer holds.
 - Ops go in pages, a window of `window_pages` in flight (acks by version vector slide
   it). When the oldest is not acked within `resend_after`, only the ops from the
   peer's last ack up to that page go again; later pages the peer holds ahead of the gap
@@ -149,8 +150,10 @@ class SyncSession:
         self.accept = accept
         self.config = config or SessionConfig()
         self.peer_vv: VersionVector = replica.peer_state(peer).vv
-        # What fresh messages of the peer (sent after this connection began) said it holds.
+        # What fresh messages of the peer (sent after this connection began) said it holds:
+        # the heads, and the highest seq of each origin it holds past a gap.
         self.fresh_peer_vv: VersionVector | None = None
+        self.fresh_peer_past_gaps: VersionVector | None = None
         self.connected = False
         self.nonce = secrets.token_hex(8)
         self.peer_nonce: str | None = None
@@ -175,6 +178,7 @@ class SyncSession:
         self.nonce = secrets.token_hex(8)
         self._counter = 0
         self.fresh_peer_vv = None
+        self.fresh_peer_past_gaps = None
         self._forget_inflight()
         self.last_hello = now
         return [self._hello()]
@@ -207,7 +211,8 @@ class SyncSession:
         if isinstance(msg, Ack):
             self.peer_vv = merge(self.peer_vv, msg.vv)
             if fresh:
-                self._fresh(msg.vv)
+                self._fresh(msg)
+            self._compare_past_gaps(msg, now)
             self._note_peer(now, acked=True)
             self._slide()
             return self._pump(now)
@@ -273,12 +278,15 @@ class SyncSession:
         )
 
     def _hello(self) -> Message:
-        heads = self.replica.head_links(self.shared)
-        vv = {o: seq for o, (seq, _) in heads.items()}
-        return self._sealed(Hello(self.me, vv, {o: link for o, (_, link) in heads.items()}))
+        held = self.replica.holdings(self.shared)
+        vv = {o: seq for o, (seq, _) in held.heads.items()}
+        links = {o: link for o, (_, link) in held.heads.items()}
+        return self._sealed(Hello(self.me, vv, links, held=held.past_gaps))
 
     def _ack(self) -> Message:
-        return self._sealed(Ack(self.me, self._vv()))
+        held = self.replica.holdings(self.shared)
+        vv = {o: seq for o, (seq, _) in held.heads.items()}
+        return self._sealed(Ack(self.me, vv, held=held.past_gaps))
 
     def _vv(self) -> VersionVector:
         return {o: seq for o, (seq, _) in self.replica.head_links(self.shared).items()}
@@ -329,15 +337,65 @@ class SyncSession:
         )
         self._peer_saved_at = now if now is not None else unsaved["seen_ms"] / 1000
 
-    def _fresh(self, vv: VersionVector) -> None:
-        self.fresh_peer_vv = merge(self.fresh_peer_vv or {}, vv)
+    def _fresh(self, msg: Hello | Ack) -> None:
+        self.fresh_peer_vv = merge(self.fresh_peer_vv or {}, msg.vv)
+        tops = {o: seq for o, (seq, _) in msg.held.items()}
+        self.fresh_peer_past_gaps = merge(self.fresh_peer_past_gaps or {}, tops)
+
+    # --- a replica restored from a backup ----------------------------------------------
+
+    def reconcile_restore(self, now: float) -> bool:
+        """For a replica restored from a backup (its local writes held): lift the hold,
+        and return True, once the peer's fresh word says it holds no op of this
+        replica's origin above its head, past a gap or not: its next seq is then one
+        nobody has used. While the peer holds some past a gap this replica cannot fill
+        (it holds nothing the peer lacks below the gap: those ops were lost with the
+        ledger the backup replaced), the hold stays, says why, and an incident asks a
+        person to decide; should the gap fill after all, the hold lifts as above."""
+        if self.replica.local_writes_held is None or self.fresh_peer_vv is None:
+            return False
+        head = self.replica.head(self.me)
+        peer_head = self.fresh_peer_vv.get(self.me, 0)
+        past_gap = (self.fresh_peer_past_gaps or {}).get(self.me, 0)
+        if head >= max(peer_head, past_gap):
+            self.replica.local_writes_held = None
+            return True
+        if past_gap > head and head <= peer_head:
+            self._hold_for_a_person(peer_head + 1, past_gap, now)
+        return False
+
+    def _hold_for_a_person(self, gap_from: int, past_gap: int, now: float) -> None:
+        why = (
+            f"restored from a backup; {self.peer} holds own ops up to seq {past_gap} past "
+            f"a gap from seq {gap_from} that no one can fill: a person must decide"
+        )
+        if self.replica.local_writes_held == why:
+            return
+        self.replica.local_writes_held = why
+        log.error("sync with %s: %s", self.peer, why)
+        self.replica.record_incident(
+            disposition="held",
+            kind="restore_gap",
+            reason=(
+                f"This node was restored from a backup, but {self.peer} holds its ops up to "
+                f"seq {past_gap}, past a gap from seq {gap_from}: the ops in the gap were "
+                "lost with the ledger the backup replaced, and no one holds them any more. "
+                "Writing now would reuse seqs already taken, so sales and other writes "
+                "on this node stay stopped. A person must decide (for instance, provision "
+                "this node again from the hub under a new id); the held ops are kept."
+            ),
+            peer=self.peer,
+            origin=self.me,
+            seq=gap_from,
+            at_ms=_ms(now),
+        )
 
     # --- what the peer holds -------------------------------------------------------------
 
     def _hello_received(self, msg: Hello, fresh: bool, now: float) -> list[Message]:
         self.heard_from_peer = True
         if fresh:
-            self._fresh(msg.vv)
+            self._fresh(msg)
         lost = {o for o, seq in self.peer_vv.items() if msg.vv.get(o, 0) < seq}
         # Replace, not merge: a peer restored from a backup holds less than it acked
         # before, and must be sent it again; what is in flight beyond that stays.
@@ -348,6 +406,7 @@ class SyncSession:
         self._slide()
         self._note_peer(now)
         self._compare_links(msg, now)
+        self._compare_past_gaps(msg, now)
         return [self._ack(), *self._pump(now)]
 
     def _compare_links(self, msg: Hello, now: float) -> None:
@@ -367,6 +426,27 @@ class SyncSession:
                         asked[origin],
                         held=f"chain link {link}",
                         offered=f"chain link {msg.links[origin]} (from {self.peer})",
+                    ),
+                    now,
+                )
+
+    def _compare_past_gaps(self, msg: Hello | Ack, now: float) -> None:
+        """Where the peer holds an origin past a gap up to a seq this replica holds in
+        order, the link there must be ours: the peer's held ops are of our history."""
+        asked = {o: seq for o, (seq, link) in msg.held.items() if link}
+        if self.shared is not None:
+            asked = {o: s for o, s in asked.items() if o in self.shared}
+        if not asked:
+            return
+        for origin, link in sorted(self.replica.chain_links(asked).items()):
+            said = msg.held[origin][1]
+            if link != said:
+                self._equivocation(
+                    Equivocation(
+                        origin,
+                        asked[origin],
+                        held=f"chain link {link}",
+                        offered=f"chain link {said} (held past a gap by {self.peer})",
                     ),
                     now,
                 )
@@ -512,10 +592,13 @@ class SyncSession:
             )
         # The peer sends each origin's ops in seq order from what it holds without gaps:
         # it holds everything up to the last one it sent. Never send those back.
-        stored = {o: s for o, s in _top(good).items() if not self.replica.is_blocked(o)}
+        top = _top(good)
+        blocked = {o for o in top if self.replica.is_blocked(o)}
+        stored = {o: s for o, s in top.items() if o not in blocked}
         self.peer_vv = merge(self.peer_vv, stored)
         out: list[Message] = [self._ack()]
-        origins = {op.origin for op in good}
+        # Nothing more of a blocked origin applies: asking for its gap would only loop.
+        origins = set(top) - blocked
         gaps = {o: r for o, r in self.replica.gaps().items() if o in origins}
         if gaps:
             out.append(self._sealed(Need(self.me, gaps)))

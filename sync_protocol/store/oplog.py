@@ -7,6 +7,7 @@ import base64
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
@@ -178,6 +179,24 @@ class OpLog(StoreBase):
         with self.read() as conn:
             return {r.origin: (int(r.seq), str(r.chain)) for r in conn.execute(stmt)}
 
+    def holdings(self, origins: Iterable[str] | None = None) -> Holdings:
+        """What this replica says it holds, in one read: each origin's head with its
+        chain link, and the ops it holds past a gap (`held_past_gaps`)."""
+        h = schema.heads
+        stmt = select(h.c.origin, h.c.seq, h.c.chain).where(h.c.seq > 0)
+        if origins is not None:
+            stmt = stmt.where(h.c.origin.in_(sorted(origins)))
+        with self.read() as conn:
+            heads = {r.origin: (int(r.seq), str(r.chain)) for r in conn.execute(stmt)}
+            return Holdings(heads, _held_past_gaps(conn, origins))
+
+    def held_past_gaps(self, origins: Iterable[str] | None = None) -> dict[str, tuple[int, str]]:
+        """Per origin (of `origins`, if given) with ops held past a gap: the highest seq
+        held, and the chain link at it as the held ops' pages said ("" when not known).
+        Those seqs are taken: their origin must not write under them again."""
+        with self.read() as conn:
+            return _held_past_gaps(conn, origins)
+
     def range_checksum(self, origin: str, lo: int, hi: int) -> str:
         """SHA-256 over the signatures of ops lo..hi of an origin: two replicas with
         the same checksum hold the same ops (a signature covers the whole op)."""
@@ -197,3 +216,31 @@ class OpLog(StoreBase):
             for row in rows:
                 digest.update(f"{row.seq}:{row.sig};".encode("ascii"))
         return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Holdings:
+    heads: dict[str, tuple[int, str]]  # origin -> (head seq, chain link there)
+    past_gaps: dict[str, tuple[int, str]]  # origin -> (highest seq held past a gap, link)
+
+
+def _held_past_gaps(conn: Connection, origins: Iterable[str] | None) -> dict[str, tuple[int, str]]:
+    po = schema.pending_ops
+    stmt = select(po.c.origin, func.max(po.c.seq).label("top")).group_by(po.c.origin)
+    if origins is not None:
+        stmt = stmt.where(po.c.origin.in_(sorted(origins)))
+    tops = conn.execute(stmt).all()
+    if not tops:
+        return {}
+    rows = conn.execute(
+        select(po.c.origin, po.c.seq, po.c.wire, po.c.link_before).where(
+            or_(*(and_(po.c.origin == r.origin, po.c.seq == r.top) for r in tops))
+        )
+    )
+    out: dict[str, tuple[int, str]] = {}
+    for r in rows:
+        link = ""
+        if r.link_before is not None:
+            link = next_link(str(r.link_before), op_digest(Op.from_wire(json.loads(r.wire))))
+        out[str(r.origin)] = (int(r.seq), link)
+    return out

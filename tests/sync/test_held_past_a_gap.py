@@ -12,8 +12,11 @@ wrote, taken in silence (the simulation sees its clock run back at seq 4), or, w
 node writes a new seq 4 too, an equivocation the hold was there to prevent. And when
 the new ops come in one page with the seq below the gap, the held op is dropped unseen.
 
-Each test is a strict xfail: the engineer who fixes a bug flips its test, and the
-simulation's seeds marked `KNOWN_GAP_BUG` then pass or show what is left.
+The fixes (docs/decisions.md, "Ops held past a gap"): a hello or an ack says what its
+sender holds past a gap, and a restored node resumes only above all of it, or stays
+held, with an incident, until a person decides; an op held past a gap keeps the chain
+link its page said came before it, and is compared with whatever fills its seq or the
+gap before it: a difference is an equivocation, blocked and recorded.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from __future__ import annotations
 import pytest
 
 from domain.registry import REGISTRY
-from sync_protocol.messages import Message
+from sync_protocol.errors import NodeNotReady
+from sync_protocol.messages import Hello, Message, decode, encode
 from sync_protocol.session import SessionConfig, SyncSession, only_from, only_from_origin
 from sync_protocol.signing import NodeKey
 from sync_protocol.store import ReplicaStore
@@ -54,17 +58,9 @@ def world() -> tuple[ReplicaStore, ReplicaStore, ReplicaStore]:
     return hub, lost, restored
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug in sync_protocol: a hello/ack says the hub's heads only, so a restored "
-    "node's hold ends at seq 2 although the hub holds store-1/4 past the gap; it then "
-    "reuses seqs 3 and 4 (the fix: the hub's word counts what it holds past a gap, "
-    "and the node stays held, with an incident, while that gap cannot be filled)",
-)
-def test_a_restored_node_stays_held_while_the_hub_holds_its_ops_past_a_gap(
-    world: tuple[ReplicaStore, ReplicaStore, ReplicaStore],
-) -> None:
-    hub, _, node = world
+def sync(hub: ReplicaStore, node: ReplicaStore) -> SyncSession:
+    """Hub and node talk for 10 s, heartbeats included; the node reconciles its hold
+    after every message, as edge/sync_agent.py does. Returns the node's session."""
     config = SessionConfig(resend_after=1.0, heartbeat_every=3.0)
     mine = SyncSession(
         node, "cloud", offer={NODE}, accept=only_from({"cloud", NODE}), config=config
@@ -75,17 +71,77 @@ def test_a_restored_node_stays_held_while_the_hub_holds_its_ops_past_a_gap(
     to_hub: list[Message] = mine.connect(0.0)
     to_node: list[Message] = theirs.connect(0.0)
     now = 0.0
-    while to_hub or to_node:
+    for _ in range(100):  # 10 s: three heartbeats
         now += 0.1
+        to_hub += mine.tick(now)
+        to_node += theirs.tick(now)
         for msg in to_node:
-            to_hub += mine.receive(msg, now)
-            reconcile(node, mine)
+            to_hub += mine.receive(decode(encode(msg)), now)
+            mine.reconcile_restore(now)
         to_node = []
         for msg in to_hub:
-            to_node += theirs.receive(msg, now)
+            to_node += theirs.receive(decode(encode(msg)), now)
         to_hub = []
+    return mine
+
+
+def test_a_restored_node_stays_held_while_the_hub_holds_its_ops_past_a_gap(
+    world: tuple[ReplicaStore, ReplicaStore, ReplicaStore],
+) -> None:
+    hub, _, node = world
+    sync(hub, node)
     assert node.head(NODE) == 2
-    assert node.local_writes_held == HELD  # it holds less than the hub: 4 is taken
+    assert node.local_writes_held is not None  # it holds less than the hub: 4 is taken
+    with pytest.raises(NodeNotReady):
+        receive(node, "A", 30)
+
+
+def test_a_restored_node_held_past_a_gap_says_a_person_must_decide(
+    world: tuple[ReplicaStore, ReplicaStore, ReplicaStore],
+) -> None:
+    hub, _, node = world
+    sync(hub, node)
+    assert node.local_writes_held is not None and "person must decide" in node.local_writes_held
+    [incident] = [i for i in node.incidents() if i["kind"] == "restore_gap"]
+    assert (incident["disposition"], incident["origin"], incident["seq"]) == ("held", NODE, 3)
+    assert "up to seq 4" in incident["reason"] and "A person must decide" in incident["reason"]
+
+
+def test_a_restored_node_that_can_fill_the_gap_resumes_above_everything_the_hub_holds(
+    world: tuple[ReplicaStore, ReplicaStore, ReplicaStore],
+) -> None:
+    hub, lost, node = world
+    node.apply(lost.ops_range(NODE, 2, 3))  # a newer backup: it still has seq 3
+    sync(hub, node)
+    assert hub.head(NODE) == node.head(NODE) == 4 and hub.pending_count() == 0
+    assert node.local_writes_held is None
+    receive(node, "A", 5)
+    assert node.head(NODE) == 5
+
+
+def test_a_hello_says_what_the_sender_holds_past_a_gap_under_its_seal(
+    world: tuple[ReplicaStore, ReplicaStore, ReplicaStore],
+) -> None:
+    hub, lost, _ = world
+    session = SyncSession(hub, NODE, offer={"cloud", NODE}, accept=only_from_origin(NODE))
+    [hello] = session.connect(0.0)
+    said = decode(encode(hello))
+    assert isinstance(said, Hello) and said.seal is not None
+    assert said.held == {NODE: (4, lost.chain_links({NODE: 4})[NODE])}
+    hub.keyring().verify_bytes("cloud", said.seal.signed, said.seal.sig)  # raises if not
+
+
+def test_a_node_whose_own_history_differs_from_what_the_hub_holds_past_a_gap_blocks_itself(
+    world: tuple[ReplicaStore, ReplicaStore, ReplicaStore],
+) -> None:
+    hub, lost, copied = world
+    copied.apply(lost.ops_range(NODE, 2, 2))  # copied back by hand at seq 2, no hold
+    copied.local_writes_held = None
+    receive(copied, "A", 30)  # a new seq 3 …
+    receive(copied, "A", 40)  # … and 4, where the hub holds the old 4 past the gap
+    sync(hub, copied)
+    assert copied.is_blocked(NODE) and hub.is_blocked(NODE)
+    assert hub.ops_range(NODE, 3, 4) == []
 
 
 def test_an_op_held_past_a_gap_is_not_joined_to_another_history(
@@ -99,14 +155,6 @@ def test_an_op_held_past_a_gap_is_not_joined_to_another_history(
     assert hub.ops_range(NODE, 4, 4) == []  # not joined to the new seq 3
     # Two seq-3 ops signed by store-1 (one is known by its link): equivocation.
     assert result.equivocations and hub.is_blocked(NODE)
-
-
-def reconcile(node: ReplicaStore, session: SyncSession) -> None:
-    """edge/sync_agent.py `_check_reconciled`: resume once the node holds every own op
-    the hub's fresh word says it holds."""
-    said = session.fresh_peer_vv
-    if said is not None and node.head(NODE) >= said.get(NODE, 0):
-        node.local_writes_held = None
 
 
 def test_a_held_op_is_compared_with_the_op_that_fills_its_seq() -> None:
