@@ -159,6 +159,13 @@ class IngestOut(BaseModel):
     duplicates: int | None = None
     rejected: int | None = None
     pages_sent: int | None = None
+    leases: int | None = Field(
+        default=None, description="nodes whose sync session this worker runs (it holds their lease)"
+    )
+    forwarded: int | None = Field(
+        default=None,
+        description="nodes' messages passed on to the worker serving them (young leases only)",
+    )
 
 
 class IncidentOut(BaseModel):

@@ -43,11 +43,14 @@ from sync_protocol.topics import (
     NodeTopics,
     all_status,
     all_up,
+    all_worker_status,
     forwarded_node,
     forwarded_up,
     hub_wake,
     node_of,
     worker_inbox,
+    worker_of_status,
+    worker_status,
 )
 from sync_protocol.transport.mqtt import (
     BrokerAddress,
@@ -58,6 +61,7 @@ from sync_protocol.transport.mqtt import (
     Received,
     Subscribed,
     Wake,
+    Will,
 )
 from sync_protocol.transport.pump import LinkPump
 
@@ -133,9 +137,18 @@ class HubIngest:
         self._unheard: dict[str, float] = {}
         self._retired = SessionStats()  # what sessions ended since start had done
         self.forwarded = 0
+        # The workers alive (their retained presence says so), this one included: a
+        # node nobody serves goes to the one of them serving the fewest.
+        self._live: set[str] = {worker_id}
+        self._dead: set[str] = set()
         # A clean session: a worker that dies leaves no subscription behind at the
         # broker for messages to queue on; everything it served is leased anew.
-        self.link = MqttLink(f"sf-{tenant}-hub-{worker_id}", broker, clean_session=True)
+        self.link = MqttLink(
+            f"sf-{tenant}-hub-{worker_id}",
+            broker,
+            clean_session=True,
+            will=Will(worker_status(tenant, worker_id), b"offline"),
+        )
         self._pump = LinkPump(self.link, name="hub-ingest", handle=self._handle, tick=self._tick)
 
     def start(self) -> None:
@@ -145,6 +158,8 @@ class HubIngest:
 
     def stop(self) -> None:
         self._pump.stop()
+        if self.link.is_connected:
+            self.link.publish(worker_status(self.tenant, self.worker_id), b"offline", retain=True)
         for node in list(self._held):
             self._lose(node)
         self.leases.release()  # others take over at the nodes' next messages
@@ -216,6 +231,18 @@ class HubIngest:
             if event.payload != self.worker_id.encode():
                 self._relay(now)
             return
+        worker = worker_of_status(topic)
+        if worker is not None:
+            if event.payload == b"online":
+                self._live.add(worker)
+                self._dead.discard(worker)
+            elif worker != self.worker_id:
+                # Its Last Will (or its goodbye): its nodes may be taken from it now,
+                # not only once its leases run out.
+                self._live.discard(worker)
+                self._dead.add(worker)
+                self._others = {n: le for n, le in self._others.items() if le.worker != worker}
+            return
         passed_on = forwarded_node(topic)
         if passed_on is not None:
             self._arrived(passed_on, event.payload, now, route="passed_on")
@@ -242,7 +269,9 @@ class HubIngest:
             all_status(self.tenant),
             worker_inbox(self.tenant, self.worker_id),
             hub_wake(self.tenant),
+            all_worker_status(self.tenant),
         )
+        self.link.publish(worker_status(self.tenant, self.worker_id), b"online", retain=True)
         for node in self._held:
             self._subscribe_node(node)
 
@@ -280,18 +309,21 @@ class HubIngest:
             self._repeated(node, payload, now)
             self._from_node(node, payload, now)
         elif route == "shared" and now * 1000 - lease.taken_ms < YOUNG_FOR * 1000:
+            # Just taken (maybe by us, for the worker serving the fewest): its holder
+            # may not receive the node's topic itself yet.
             self.forwarded += 1
             self.link.publish(forwarded_up(self.tenant, lease.worker, node), payload)
         # Otherwise its holder has this message on its own subscription; one passed on
         # to us is not passed on again (no loops): the node resends what was lost.
 
     def _lease(self, node: str, now: float, *, fresh: bool = False) -> Lease:
-        """The node's lease: another worker's as last read while it holds, else taken
-        (or found taken) now."""
+        """The node's lease: another worker's as last read while it holds, else as it
+        stands now, given to the live worker serving the fewest nodes if it was free
+        or expired."""
         cached = self._others.get(node)
         if cached is not None and not fresh and cached.valid(_ms(now)):
             return cached
-        lease = self.leases.take(node, _ms(now))
+        lease = self.leases.assign(node, self._live, _ms(now), dead=self._dead)
         if lease.worker == self.worker_id:
             self._others.pop(node, None)
         else:
@@ -377,7 +409,7 @@ class HubIngest:
     def _greet(self, node: str, now: float) -> None:
         """A node online but silent: say hello if we serve it, or may take it."""
         if node not in self._held:
-            lease = self._lease(node, now)
+            lease = self.leases.take(node, _ms(now))
             if lease.worker != self.worker_id:
                 return  # its holder greets it
             self._own(node, lease, now)

@@ -77,3 +77,21 @@ def hub_wake(tenant: str) -> str:
     """A worker wrote ops of the hub's own (catalog…): every worker relays them now to
     the nodes whose sessions it runs."""
     return f"sf/{tenant}/hub/wake"
+
+
+def worker_status(tenant: str, worker: str) -> str:
+    """A hub worker's retained presence, `online`/`offline` (the offline one its Last
+    Will): how the workers know which of them are alive to serve nodes."""
+    return f"sf/{tenant}/hub/{worker}/status"
+
+
+def all_worker_status(tenant: str) -> str:
+    return f"sf/{tenant}/hub/+/status"
+
+
+def worker_of_status(topic: str) -> str | None:
+    """The worker id in a `worker_status` topic, or None for any other topic."""
+    parts = topic.split("/")
+    if len(parts) == 5 and parts[0] == "sf" and parts[2] == "hub" and parts[4] == "status":
+        return parts[3] or None
+    return None

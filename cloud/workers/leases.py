@@ -13,7 +13,8 @@ operation, so concurrent workers need no other lock:
   leases: one statement a second whatever the number of nodes. A lease missing from
   the answer was taken by another worker after it expired: its session must stop.
 - `release` deletes a worker's leases at a clean stop, so others take over at once
-  instead of after the expiry.
+  instead of after the expiry; a worker known dead (its Last Will) may be taken
+  from at once too (`dead`).
 
 Times are the workers' wall clocks in ms (passed in, so tests drive them): workers
 whose clocks differ by ε may overlap by ε at a takeover, far below the expiry.
@@ -21,7 +22,8 @@ whose clocks differ by ε may overlap by ε at a takeover, far below the expiry.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import (
@@ -33,6 +35,7 @@ from sqlalchemy import (
     Table,
     case,
     delete,
+    func,
     select,
     update,
 )
@@ -75,23 +78,34 @@ class LeaseBook:
         self.lease_ms = lease_ms
         self._dialect = engine.dialect.name
 
-    def take(self, node: str, now_ms: int) -> Lease:
-        """Take (or keep) `node`'s lease if it is free, expired or already this worker's;
-        return the lease as it stands: this worker's, or the holder's when it is not."""
+    def take(
+        self,
+        node: str,
+        now_ms: int,
+        *,
+        worker: str | None = None,
+        dead: Collection[str] = (),
+    ) -> Lease:
+        """Take (or keep) `node`'s lease for this worker (or for `worker`) if it is free,
+        expired, held by one of the `dead` workers or already theirs; return the lease
+        as it stands: theirs, or the holder's when it is not."""
         t = session_leases
+        taker = worker or self.worker
         expires = now_ms + self.lease_ms
         stmt = insert_for(self._dialect, t).values(
-            node=node, worker=self.worker, expires_ms=expires, taken_ms=now_ms
+            node=node, worker=taker, expires_ms=expires, taken_ms=now_ms
         )
         stmt = stmt.on_conflict_do_update(
             index_elements=[t.c.node],
             set_={
-                "worker": self.worker,
+                "worker": taker,
                 "expires_ms": expires,
                 # (the row's columns here are its values before this update)
-                "taken_ms": case((t.c.worker == self.worker, t.c.taken_ms), else_=now_ms),
+                "taken_ms": case((t.c.worker == taker, t.c.taken_ms), else_=now_ms),
             },
-            where=(t.c.worker == self.worker) | (t.c.expires_ms <= now_ms),
+            where=(t.c.worker == taker)
+            | (t.c.expires_ms <= now_ms)
+            | (t.c.worker.in_(sorted(dead))),
         ).returning(t.c.worker, t.c.expires_ms, t.c.taken_ms)
         with self.engine.begin() as conn:
             row = conn.execute(stmt).first()
@@ -100,6 +114,28 @@ class LeaseBook:
                     select(t.c.worker, t.c.expires_ms, t.c.taken_ms).where(t.c.node == node)
                 ).one()
         return Lease(node, row.worker, row.expires_ms, row.taken_ms)
+
+    def assign(
+        self, node: str, workers: Iterable[str], now_ms: int, *, dead: Collection[str] = ()
+    ) -> Lease:
+        """`node`'s lease as it stands if it holds (and its holder is not `dead`); else
+        given to the one of `workers` (the live ones) serving the fewest nodes, ties
+        broken by a hash of the node and the worker's id (so that workers deciding at
+        once mostly agree)."""
+        current = self.holder(node)
+        if current is not None and current.valid(now_ms) and current.worker not in dead:
+            return current
+        candidates = sorted(set(workers) | {self.worker})
+        t = session_leases
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.c.worker, func.count())
+                .where(t.c.expires_ms > now_ms, t.c.worker.in_(candidates))
+                .group_by(t.c.worker)
+            ).all()
+        load = {row[0]: int(row[1]) for row in rows}
+        chosen = min(candidates, key=lambda w: (load.get(w, 0), _rank(node, w)))
+        return self.take(node, now_ms, worker=chosen, dead=dead)
 
     def renew(self, now_ms: int) -> dict[str, int]:
         """Extend every lease this worker still holds; returns them (node → expiry).
@@ -136,3 +172,8 @@ class LeaseBook:
         with self.engine.connect() as conn:
             rows = conn.execute(select(t).order_by(t.c.node)).all()
         return [Lease(r.node, r.worker, r.expires_ms, r.taken_ms) for r in rows]
+
+
+def _rank(node: str, worker: str) -> bytes:
+    """Rendezvous hashing: each node has its own order of the workers."""
+    return hashlib.sha256(f"{node}\0{worker}".encode()).digest()

@@ -97,3 +97,23 @@ def test_workers_racing_for_the_same_leases_get_exactly_one_winner_each(
     assert sorted(holders) == sorted(nodes)
     for answers in won.values():  # every worker was told the one real holder
         assert answers == [(node, holders[node]) for node in nodes]
+
+
+def test_a_free_lease_is_given_to_the_live_worker_serving_the_fewest(hub: ReplicaStore) -> None:
+    a = worker(hub, "a")
+    for i in range(3):
+        a.take(f"busy-{i}", T0)
+    worker(hub, "b").take("other", T0)
+    given = a.assign("store-new", ["a", "b", "c"], T0 + 1)
+    assert given.worker == "c"  # serving none
+    assert a.assign("store-new", ["a", "b"], T0 + 2) == given  # it holds: as it stands
+    assert a.assign("store-2", ["a", "b", "c"], T0 + 3).worker in {"b", "c"}
+
+
+def test_a_worker_known_dead_is_taken_from_before_its_lease_runs_out(hub: ReplicaStore) -> None:
+    a, b = worker(hub, "a"), worker(hub, "b")
+    a.take("store-1", T0)
+    assert b.take("store-1", T0 + 1, dead={"c"}).worker == "a"  # a is not dead
+    assert b.take("store-1", T0 + 1, dead={"a"}).worker == "b"
+    assert b.assign("store-1", ["b"], T0 + 2, dead={"a"}).worker == "b"
+    assert a.renew(T0 + 3) == {}  # a, should it come back, learns it lost the node
