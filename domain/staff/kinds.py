@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from typing import Annotated, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    TypeAdapter,
+    ValidationError,
+)
 
 from sync_protocol.registry import Body, Kind
 
@@ -20,6 +28,18 @@ Role = Literal["cashier", "supervisor", "warehouse", "manager"]
 AUTHORISERS: Final = frozenset({"supervisor", "manager"})
 
 StaffId = Annotated[str, Field(min_length=1, max_length=STAFF_ID_MAX, pattern=r"^[0-9A-Za-z._-]+$")]
+_STAFF_ID_ADAPTER: TypeAdapter[str] = TypeAdapter(StaffId)
+
+
+def is_staff_id(text: str) -> bool:
+    """Whether `text` could be a staff id at all (before looking it up)."""
+    try:
+        _STAFF_ID_ADAPTER.validate_python(text)
+    except ValidationError:
+        return False
+    return True
+
+
 # An Argon2id hash in the PHC string format, as `domain.staff.pins` makes it; never a PIN.
 PinHash = Annotated[str, Field(pattern=r"^\$argon2id\$v=\d+\$[^$]+\$[^$]+\$[^$]+$", max_length=200)]
 

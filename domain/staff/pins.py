@@ -1,7 +1,13 @@
-"""PINs and their hashes: Argon2id through `pwdlib` (a kept library), with the
-parameters of its recommended profile. A node holds hashes only, replicated from the
-hub, so a node offline for days still checks its staff's PINs; the PIN itself is never
-stored, logged or sent."""
+"""PINs and their hashes: Argon2id through `pwdlib` (a kept library). A node holds
+hashes only, replicated from the hub, so a node offline for days still checks its
+staff's PINs; the PIN itself is never stored, logged or sent.
+
+Parameters: OWASP's minimum for Argon2id (19 MiB, 2 passes, 1 lane), not the library's
+default (64 MiB, 4 lanes): a till's Pi has 150 MiB for the node, the device agent and
+Mosquitto together, and a login must not take a quarter of it. A 6-digit PIN has only a
+million values, so no parameters would stop an offline search of a stolen hash for
+long: what protects a PIN is the lock-out at the till (`domain.staff.rules`) and the
+ledger's file permissions, and the hash keeps the PIN out of every backup and log."""
 
 from __future__ import annotations
 
@@ -26,7 +32,7 @@ class WeakPin(BusinessRuleError):
 
 @cache
 def _hasher() -> PasswordHash:
-    return PasswordHash((Argon2Hasher(),))
+    return PasswordHash((Argon2Hasher(time_cost=2, memory_cost=19 * 1024, parallelism=1),))
 
 
 def check_pin_rules(pin: str) -> None:

@@ -188,3 +188,7 @@ def test_the_gates_on_a_replica_are_those_the_rules_give_in_any_arrival_order(
     expected = login_gates(ops)
     with store.read() as conn:
         assert {sid: gate_of(conn, sid) for sid in expected} == expected
+
+
+def test_pins_are_hashed_with_owasps_argon2id_minimum_to_fit_a_pi() -> None:
+    assert "$m=19456,t=2,p=1$" in hash_pin("482913")
