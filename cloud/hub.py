@@ -9,6 +9,7 @@ from cloud.settings import HubSettings
 from cloud.workers.area import HUB_REGISTRY
 from sync_protocol.signing import NodeKey
 from sync_protocol.store import ReplicaStore
+from sync_protocol.store.compaction import mark_archive
 
 HUB = "cloud"
 
@@ -24,6 +25,7 @@ class Hub:
     def open(cls, settings: HubSettings, *, with_ingest: bool = True) -> Hub:
         key = NodeKey.load_or_create(settings.key_path)
         store = ReplicaStore(settings.database_url, origin=HUB, key=key, registry=HUB_REGISTRY)
+        mark_archive(store)  # the hub keeps every op: nothing ever compacts it
         ingest = (
             HubIngest(
                 store,

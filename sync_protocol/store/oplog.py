@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,10 @@ from sync_protocol.hlc import system_ms
 from sync_protocol.ops import Op, canonical_json
 from sync_protocol.store import schema
 from sync_protocol.store.base import StoreBase
+from sync_protocol.store.compaction import read_floors
 from sync_protocol.version_vector import VersionVector
+
+log = logging.getLogger(__name__)
 
 
 def op_of(row: Any) -> Op:
@@ -95,6 +99,7 @@ class OpLog(StoreBase):
         mine = self.version_vector(origins)
         out: list[Op] = []
         size = 0
+        holes: list[tuple[str, int, int]] = []
         with self.read() as conn:
             for origin in sorted(mine):
                 lo = vv.get(origin, 0)
@@ -112,16 +117,46 @@ class OpLog(StoreBase):
                     .order_by(schema.ops.c.seq)
                     .limit(limit - len(out))
                 )
+                first = True
                 for row in rows:
+                    if first and int(row.seq) != lo + 1:
+                        # Compacted away (or never held, below a snapshot): this
+                        # origin's ops from `lo` cannot be served without a hole.
+                        holes.append((origin, lo + 1, int(row.seq) - 1))
+                        break
+                    first = False
                     out.append(op_of(row))
                     size += len(row.body) + 200
                     if size >= max_bytes:
-                        return out
-                if len(out) >= limit:
-                    return out
+                        break
+                if first and not any(h[0] == origin for h in holes):
+                    holes.append((origin, lo + 1, mine[origin]))
+                if len(out) >= limit or size >= max_bytes:
+                    break
+        for origin, lo, hi in holes:
+            self._refuse_hole(origin, lo, hi)
         return out
 
+    def _refuse_hole(self, origin: str, lo: int, hi: int) -> None:
+        """A peer asked for ops this replica no longer holds (compacted, or below the
+        snapshot it started from): refused, recorded, never papered over."""
+        log.warning("asked for %s seqs %d..%d, which this replica no longer holds", origin, lo, hi)
+        record = getattr(self, "record_incident", None)  # every ReplicaStore has Records
+        if record is not None:
+            record(
+                disposition="rejected",
+                kind="compacted_away",
+                origin=origin,
+                seq=lo,
+                reason=f"ops {origin}/{lo}..{hi} were asked for but are no longer held here "
+                "(compacted after the hub acknowledged them, or below the snapshot this "
+                "replica started from): only the hub, the archive, can serve them",
+            )
+
     def ops_range(self, origin: str, lo: int, hi: int) -> list[Op]:
+        """Ops lo..hi of an origin that this replica holds. When it no longer holds the
+        first of them (compacted), none are returned and the request is recorded: ops
+        after a hole are not an answer to "send me lo..hi"."""
         with self.read() as conn:
             rows = conn.execute(
                 select(schema.ops)
@@ -134,7 +169,14 @@ class OpLog(StoreBase):
                 )
                 .order_by(schema.ops.c.seq)
             )
-            return [op_of(r) for r in rows]
+            ops = [op_of(r) for r in rows]
+            if not ops or ops[0].seq == lo:
+                return ops
+            through = read_floors(conn).get(origin)
+        if through is None or through.through < lo:
+            return ops  # never held lo at all (a gap of our own): not a compaction
+        self._refuse_hole(origin, lo, ops[0].seq - 1)
+        return []
 
     def all_ops(self) -> list[Op]:
         with self.read() as conn:
@@ -168,7 +210,19 @@ class OpLog(StoreBase):
         wanted = [and_(o.c.origin == origin, o.c.seq == seq) for origin, seq in seqs.items()]
         with self.read() as conn:
             rows = conn.execute(select(o.c.origin, o.c.chain).where(or_(*wanted)))
-            return {r.origin: str(r.chain) for r in rows}
+            links = {r.origin: str(r.chain) for r in rows}
+            missing = {origin: seq for origin, seq in seqs.items() if origin not in links}
+            if missing:
+                # Not held as an op (compacted, or the head a snapshot set): the head
+                # and the compaction floor still know their links.
+                h = schema.heads
+                for r in conn.execute(select(h).where(h.c.origin.in_(sorted(missing)))):
+                    if int(r.seq) == missing[r.origin] and r.seq > 0:
+                        links[r.origin] = str(r.chain)
+                for origin, floor in read_floors(conn).items():
+                    if origin not in links and missing.get(origin) == floor.through:
+                        links[origin] = floor.link
+            return links
 
     def head_links(self, origins: Iterable[str] | None = None) -> dict[str, tuple[int, str]]:
         """(seq, chain link) of each origin's head: what this replica holds, provably."""
