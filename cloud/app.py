@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from cloud import api, pages
+from cloud import api, pages, snapshots
 from cloud.hub import Hub
 from cloud.settings import HubSettings
 from sync_protocol.errors import ShopfloorError
@@ -33,6 +33,7 @@ def create_app(settings: HubSettings, *, with_ingest: bool = True) -> FastAPI:
     mount_web_ui(app, [TEMPLATES], timezone=settings.timezone)
     json_errors(app, ShopfloorError)
     app.include_router(api.router)
+    app.include_router(snapshots.router)
     app.include_router(pages.router)
 
     @app.get("/healthz")

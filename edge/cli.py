@@ -38,10 +38,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_flags(run, EdgeSettings, exclude={"node_id"}, required={"data_dir"})
     run.set_defaults(func=_run)
 
-    from edge import cli_backup
+    from edge import cli_backup, cli_ledger
     from sync_protocol import blocked_cli
 
     cli_backup.register(cmds)
+    cli_ledger.register(cmds)
     blocked_cli.register(
         cmds,
         add_store_flags=lambda p: add_flags(

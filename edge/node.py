@@ -10,6 +10,7 @@ from domain.registry import REGISTRY
 from edge.backup import clear_restored, was_restored
 from edge.settings import EdgeSettings
 from edge.sync_agent import SyncAgent
+from edge.upkeep import Upkeep
 from sync_protocol.signing import NodeKey
 from sync_protocol.store import ReplicaStore
 
@@ -24,6 +25,8 @@ class Node:
     key: NodeKey
     ledger: ReplicaStore
     sync: SyncAgent | None
+    # Compaction and the start from a snapshot (docs/compaction.md); with the sync only.
+    upkeep: Upkeep | None = None
 
     @classmethod
     def open(cls, settings: EdgeSettings, *, with_sync: bool = True) -> Node:
@@ -49,7 +52,8 @@ class Node:
             if with_sync
             else None
         )
-        return cls(settings, key, ledger, sync)
+        upkeep = Upkeep(ledger, settings) if with_sync else None
+        return cls(settings, key, ledger, sync, upkeep)
 
     @property
     def location(self) -> str:
@@ -58,8 +62,12 @@ class Node:
     def start(self) -> None:
         if self.sync is not None:
             self.sync.start()
+        if self.upkeep is not None:
+            self.upkeep.start()
 
     def close(self) -> None:
+        if self.upkeep is not None:
+            self.upkeep.stop()
         if self.sync is not None:
             self.sync.stop()
         self.ledger.close()

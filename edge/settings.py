@@ -122,6 +122,34 @@ class EdgeSettings(UplinkBroker, BaseSettings):
     timezone: TimeZoneName = Field(
         default="Asia/Shanghai", description="time zone of the times shown"
     )
+    # Compaction and snapshots (docs/compaction.md).
+    hub_url: str = Field(
+        default="",
+        max_length=2000,
+        pattern=r"^(https?://\S+)?$",
+        description="the hub's HTTP address, e.g. https://hq.example.com; a new or very "
+        "stale node starts from its signed snapshot (empty: replay every op instead)",
+    )
+    retain_days: float = Field(
+        default=14.0,
+        ge=0,
+        le=3650,
+        description="days an op stays in the ledger after the hub acknowledged it",
+    )
+    retain_max_ops: int = Field(
+        default=250_000,
+        ge=1000,
+        description="ops kept at most (acknowledged ones go first, oldest first, even if "
+        "younger than retain_days); the hub's unacknowledged ops are never deleted",
+    )
+    compact_every_min: int = Field(
+        default=60, ge=1, le=10_080, description="minutes between compactions of the ledger"
+    )
+    snapshot_behind_ops: int = Field(
+        default=50_000,
+        ge=1,
+        description="a node this many of the hub's ops behind starts over from a snapshot",
+    )
     extra: dict[str, Any] = Field(
         default_factory=dict,
         description="workstations and the device bus (edge/workstations/config.py)",

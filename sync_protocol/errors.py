@@ -5,7 +5,9 @@
     │   ├── MalformedMessage       bytes that are not a valid sync message
     │   ├── InvalidOp              an op whose envelope or body does not validate
     │   ├── SignatureRejected      the signature fails or the origin has no enrolled key
-    │   └── OriginMismatch         an op arrived on a topic of a node that did not make it
+    │   ├── OriginMismatch         an op arrived on a topic of a node that did not make it
+    │   └── SnapshotRejected       a hub snapshot that is forged, tampered, not for this
+    │                              node, or that would lose ops the hub lacks: not installed
     ├── (domain.errors)            the business's own errors (BusinessRuleError, NotFound,
     │                              Conflict) subclass the root, in the layer whose words they use
     ├── ConfigurationError         the node or hub is set up wrongly; fix config, restart
@@ -50,6 +52,12 @@ class SignatureRejected(SyncError):
 
 class OriginMismatch(SyncError):
     """A node sent an op it did not create; nodes may only publish their own ops."""
+
+
+class SnapshotRejected(SyncError):
+    """A snapshot was not installed: its signature fails, it is for another node or
+    another schema, or this replica holds ops the hub lacks. Nothing changed; the node
+    catches up op by op instead."""
 
 
 class ConfigurationError(ShopfloorError):

@@ -1,0 +1,143 @@
+"""The node fetches the hub's snapshot over the hub's HTTP API (served for real) and
+starts over from it: by hand (`edge.bootstrap.start_over`) and by itself (the upkeep
+thread), only when it is new or very stale. The route answers 404 and 422 in the
+`ErrorOut` shape, and the hub keeps every op."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from cloud.app import create_app
+from cloud.hub import Hub
+from cloud.registry import enroll_node
+from cloud.settings import HubSettings
+from edge.bootstrap import reason_to_start_over, start_over
+from edge.node import Node
+from edge.settings import EdgeSettings
+from edge.upkeep import Upkeep
+from sync_protocol import snapshot
+from sync_protocol.errors import ConfigurationError, SnapshotRejected
+from sync_protocol.store.compaction import Retention, compact
+from tests.support.serving import serving
+from tests.sync.star import HUB, Star, projections, sell, set_price
+
+
+@dataclass
+class Served:
+    hub: Hub
+    url: str
+
+
+@pytest.fixture
+def served(hub_db_url: str, tmp_path: Path) -> Iterator[Served]:
+    app = create_app(HubSettings(data_dir=tmp_path / "hub", db=hub_db_url), with_ingest=False)
+    hub: Hub = app.state.hub
+    for price in range(300, 320):
+        set_price(hub.store, "COLA", price)
+    with serving(app) as url:
+        yield Served(hub, url)
+
+
+def node_of(served: Served, base: Path, **settings: Any) -> Node:
+    given = {"hub_public_key": served.hub.key.public_b64, "hub_url": served.url, **settings}
+    edge = EdgeSettings(data_dir=base / "store-1", node_id="store-1", **given)
+    node = Node.open(edge, with_sync=False)
+    enroll_node(served.hub.store, "store-1", node.key.public_b64)
+    return node
+
+
+def test_a_new_node_fetches_and_installs_the_hubs_snapshot(served: Served, tmp_path: Path) -> None:
+    node = node_of(served, tmp_path)
+    try:
+        assert reason_to_start_over(node.ledger, 50_000) == "new"
+        done = start_over(node.ledger, node.settings)
+        assert done.heads == {HUB: 20}
+        assert reason_to_start_over(node.ledger, 50_000) is None
+        assert snapshot.installed(node.ledger) is not None
+        assert (
+            projections(node.ledger)["catalog_fields"]
+            == projections(served.hub.store)["catalog_fields"]
+        )
+        assert served.hub.store.count_ops() == 20  # served, not given away
+    finally:
+        node.close()
+
+
+def test_the_upkeep_thread_starts_a_stale_node_over_by_itself(
+    served: Served, tmp_path: Path
+) -> None:
+    node = node_of(served, tmp_path, snapshot_behind_ops=100)
+    try:
+        star = Star(served.hub.store, node.ledger)
+        star.sync()
+        for price in range(400, 520):  # 120 of the hub's ops behind
+            set_price(served.hub.store, "COLA", price)
+        node.ledger.save_peer(HUB, vv={HUB: 140, "store-1": 0})  # what the hub's hello said
+        assert reason_to_start_over(node.ledger, 100) == "stale"
+        upkeep = Upkeep(node.ledger, node.settings)
+        upkeep.start()
+        try:
+            deadline = time.monotonic() + 20
+            while node.ledger.head(HUB) < 140 and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            upkeep.stop()
+        assert node.ledger.head(HUB) == 140
+        assert node.ledger.count_ops() == 0  # the 20 old ops are the hub's, forgotten
+        sell(node.ledger, "COLA", 1)
+        star.sync()
+        assert served.hub.store.head("store-1") == 2 and served.hub.store.blocked_origins() == []
+    finally:
+        node.close()
+
+
+def test_a_snapshot_under_another_hub_key_is_refused_and_recorded(
+    served: Served, tmp_path: Path
+) -> None:
+    node = node_of(served, tmp_path)
+    try:
+        other = EdgeSettings(
+            data_dir=node.settings.data_dir,
+            node_id="store-1",
+            hub_public_key=node.key.public_b64,  # not the hub's key
+            hub_url=served.url,
+        )
+        with pytest.raises(SnapshotRejected):
+            start_over(node.ledger, other)
+        assert node.ledger.version_vector() == {}
+        assert [i["kind"] for i in node.ledger.incidents()] == ["snapshot_rejected"]
+    finally:
+        node.close()
+
+
+def test_without_a_hub_url_a_node_cannot_start_over(served: Served, tmp_path: Path) -> None:
+    node = node_of(served, tmp_path, hub_url="")
+    try:
+        with pytest.raises(ConfigurationError, match="hub_url"):
+            start_over(node.ledger, node.settings)
+    finally:
+        node.close()
+
+
+def test_the_route_answers_unknown_nodes_and_bad_input_as_errors(served: Served) -> None:
+    with httpx.Client(base_url=served.url, timeout=30) as client:
+        missing = client.get("/api/sync/nodes/store-404/snapshot")
+        assert missing.status_code == 404
+        assert set(missing.json()) >= {"error", "message", "message_zh"}
+        assert client.get("/api/sync/nodes/cloud/snapshot").status_code == 404
+        assert client.get("/api/sync/nodes/BAD_ID/snapshot").status_code == 422
+        bad_seq = client.get("/api/sync/nodes/store-1/snapshot", params={"hub_seq": -1})
+        assert bad_seq.status_code == 422
+
+
+def test_a_compacted_hub_is_impossible_the_archive_refuses(served: Served) -> None:
+    with pytest.raises(ConfigurationError, match="archive"):
+        compact(served.hub.store, "store-1", Retention(keep_days=0))
+    assert served.hub.store.count_ops() == 20
