@@ -6,9 +6,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from domain.sales.tables import sales as s
+from sync_protocol.store.base import Prepared
 
 
 @dataclass(frozen=True)
@@ -23,20 +24,30 @@ class RecordedSale:
     actor: str
 
 
+# The retry check runs inside every sale that carries the till's id: compiled once.
+_COLUMNS = ("origin", "sale_id", "seq", "location", "total_fen", "lines", "payment", "actor")
+_ONE_SALE = Prepared(
+    lambda _d: select(*(s.c[c] for c in _COLUMNS)).where(
+        s.c.origin == bindparam("origin"), s.c.sale_id == bindparam("sale_id")
+    )
+)
+
+
 def recorded_sale(conn: Connection, origin: str, sale_id: str) -> RecordedSale | None:
     """The sale `origin` recorded under `sale_id`, or None."""
-    row = conn.execute(select(s).where(s.c.origin == origin, s.c.sale_id == sale_id)).first()
+    row = _ONE_SALE.first(conn, {"origin": origin, "sale_id": sale_id})
     if row is None:
         return None
+    origin_, sale_id_, seq, location, total_fen, lines, payment, actor = row
     return RecordedSale(
-        origin=row.origin,
-        sale_id=row.sale_id,
-        seq=int(row.seq),
-        location=row.location,
-        total_fen=int(row.total_fen),
-        lines=json.loads(row.lines),
-        payment=row.payment,
-        actor=row.actor,
+        origin=str(origin_),
+        sale_id=str(sale_id_),
+        seq=int(seq),
+        location=str(location),
+        total_fen=int(total_fen),
+        lines=json.loads(lines),
+        payment=str(payment),
+        actor=str(actor),
     )
 
 

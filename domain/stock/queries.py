@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from domain.stock.tables import stock_levels as sl
+from sync_protocol.store.base import Prepared
+
+# Read inside every receipt's transaction: compiled once.
+_QTY = Prepared(
+    lambda _d: select(sl.c.qty).where(
+        sl.c.sku == bindparam("sku"), sl.c.location == bindparam("location")
+    )
+)
 
 
 def stock_qty(conn: Connection, sku: str, location: str) -> int:
-    qty = conn.execute(select(sl.c.qty).where(sl.c.sku == sku, sl.c.location == location)).scalar()
-    return int(qty or 0)
+    row = _QTY.first(conn, {"sku": sku, "location": location})
+    return int(row[0]) if row is not None and row[0] is not None else 0
 
 
 def stock_levels(conn: Connection) -> dict[tuple[str, str], int]:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from domain.catalog.queries import catalog_item
 from domain.errors import Conflict
 from domain.sales.kinds import COMPLETED
 from domain.sales.queries import RecordedSale, recorded_sale
 from domain.sales.rules import CartLine, PricedLine, price_cart, same_request
 from domain.stock.kinds import MOVED
+from edge.services.catalog import item_fields
 from sync_protocol.ids import new_id
-from sync_protocol.store import ReplicaStore
+from sync_protocol.store import ReplicaStore, WriteTxn
 
 
 @dataclass(frozen=True)
@@ -42,13 +42,18 @@ def record_sale(
     node; the hub keys sales by node and id), else a new UUIDv7. A request repeating a
     `sale_id` this node already recorded is a retry: it is answered with the recorded
     sale and writes nothing; if it asks for something else under that id, Conflict.
+    Sales made at the same moment (several tills) share one commit; each returns after
+    the commit that holds it, and one refused leaves the others recorded.
     """
     sid = sale_id or new_id()
-    with ledger.write() as txn:
-        earlier = recorded_sale(txn.conn, ledger.origin, sid)
-        if earlier is not None:
-            return _replay(earlier, cart, payment)
-        lines, total = price_cart(cart, lambda sku: catalog_item(txn.conn, sku))
+
+    def sell(txn: WriteTxn) -> Sale:
+        # A UUIDv7 made just now was never used: only a till's own id can be a retry.
+        if sale_id is not None:
+            earlier = recorded_sale(txn.conn, ledger.origin, sid)
+            if earlier is not None:
+                return _replay(earlier, cart, payment)
+        lines, total = price_cart(cart, lambda sku: item_fields(txn.conn, sku))
         op = txn.append(
             COMPLETED.name,
             {
@@ -75,7 +80,10 @@ def record_sale(
                 {"sku": ln.sku, "location": location, "qty": -ln.qty, "reason": "sale", "ref": sid},
                 actor,
             )
-    return Sale(sid, lines, total, op.seq)
+        return Sale(sid, lines, total, op.seq)
+
+    # Tills ringing up at the same moment share one commit; each is answered after it.
+    return ledger.write_together(sell)
 
 
 def _replay(earlier: RecordedSale, cart: Sequence[CartLine], payment: str) -> Sale:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from domain.catalog.queries import catalog_item
 from domain.errors import BusinessRuleError, NotFound
 from domain.stock.kinds import MOVED
 from domain.stock.queries import stock_qty
-from sync_protocol.store import ReplicaStore
+from edge.services.catalog import item_fields
+from sync_protocol.store import ReplicaStore, WriteTxn
 
 MAX_RECEIVE_QTY = 1_000_000
 
@@ -30,13 +30,15 @@ def receive_stock(
             f"received quantity must be 1..{MAX_RECEIVE_QTY}, got {qty}",
             message_zh=f"收货数量无效：{qty}",
         )
-    with ledger.write() as txn:
-        if catalog_item(txn.conn, sku) is None:
+
+    def receive(txn: WriteTxn) -> Receipt:
+        if item_fields(txn.conn, sku) is None:
             raise NotFound(f"unknown SKU {sku}", message_zh=f"未知商品：{sku}")
         op = txn.append(
             MOVED.name,
             {"sku": sku, "location": location, "qty": qty, "reason": "receive", "ref": ref},
             actor,
         )
-        on_hand = stock_qty(txn.conn, sku, location)
-    return Receipt(sku, qty, on_hand, op.seq)
+        return Receipt(sku, qty, stock_qty(txn.conn, sku, location), op.seq)
+
+    return ledger.write_together(receive)

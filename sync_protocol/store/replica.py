@@ -8,13 +8,15 @@ meta); this module writes and applies ops and rebuilds projections.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, and_, delete, func, select, update
+from sqlalchemy import Connection, Select, and_, bindparam, delete, func, select, update
 
 from sync_protocol.chain import GENESIS, next_link, op_digest
 from sync_protocol.errors import ConfigurationError, NodeNotReady
@@ -23,7 +25,10 @@ from sync_protocol.ops import Op, canonical_json
 from sync_protocol.registry import EMPTY, Area, Registry
 from sync_protocol.signing import NodeKey
 from sync_protocol.store import schema
+from sync_protocol.store.base import Prepared
+from sync_protocol.store.compaction import refuse_rebuild
 from sync_protocol.store.dialect import insert_for
+from sync_protocol.store.group_commit import GroupCommit
 from sync_protocol.store.keys import KeyBook
 from sync_protocol.store.migrate import upgrade_to_head
 from sync_protocol.store.oplog import OpLog, insert_ops, op_of, sig_text
@@ -31,6 +36,7 @@ from sync_protocol.store.peers import PeerBook
 from sync_protocol.store.records import Records
 
 REBUILD_CHUNK = 5000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -69,14 +75,59 @@ class ApplyResult:
     equivocations: list[Equivocation] = field(default_factory=list)
 
 
+# The statements of a local write (a till's sale), compiled once: `Prepared`.
+_OP_COLUMNS = ("origin", "seq", "hlc", "kind", "v", "actor", "body", "sig", "received_ms", "chain")
+_INSERT_OP = Prepared(lambda _d: schema.ops.insert().values({c: bindparam(c) for c in _OP_COLUMNS}))
+
+
+def _own_head_statement(dialect: str) -> Select[Any]:
+    h = schema.heads
+    stmt = select(h.c.seq, h.c.chain, h.c.hlc).where(h.c.origin == bindparam("origin"))
+    return stmt.with_for_update() if dialect == "postgresql" else stmt
+
+
+_OWN_HEAD = Prepared(_own_head_statement)
+_IS_BLOCKED = Prepared(
+    lambda _d: select(schema.blocked_origins.c.origin).where(
+        schema.blocked_origins.c.origin == bindparam("origin")
+    )
+)
+_SET_HEAD = Prepared(
+    lambda _d: (
+        update(schema.heads)
+        .where(schema.heads.c.origin == bindparam("head_origin"))
+        .values(seq=bindparam("head_seq"), chain=bindparam("head_chain"), hlc=bindparam("head_hlc"))
+    )
+)
+
+
+@dataclass(frozen=True)
+class TxnMark:
+    """Where a transaction was when a part of it began (`WriteTxn.begin_part`)."""
+
+    head: Head | None
+    head_moved: bool
+    appended: int
+
+
 class WriteTxn:
-    """One write transaction: append local ops and read state, all or nothing."""
+    """One write transaction: append local ops and read state, all or nothing.
+
+    The origin's head is locked at the first append and written once, when the
+    transaction ends (`finish`): a transaction of many ops (a batch of sales committed
+    together) reads and writes it once. Read the head through `head`, not the table."""
 
     def __init__(self, store: ReplicaStore, conn: Connection) -> None:
         self.store = store
         self.conn = conn
         self.appended: list[Op] = []
         self._head: Head | None = None
+        self._head_moved = False
+
+    @property
+    def head(self) -> Head | None:
+        """This replica's head as this transaction left it (None before its first append)."""
+        return self._head
 
     def append(self, kind: str, body: dict[str, Any], actor: str) -> Op:
         """Record a new fact of this replica: validated, signed, stored and folded, in
@@ -93,33 +144,92 @@ class WriteTxn:
         v = registry.version_of(kind)
         registry.validate(kind, v, body)
         origin = self.store.origin
-        if self._head is None:
-            self._head = self.store._lock_head(self.conn, origin)
-            if self.store._is_blocked(self.conn, origin):
-                raise NodeNotReady(
-                    f"origin {origin!r} is blocked for equivocation: a person must decide",
-                    message_zh="本节点的数据与总部不一致（同一序号两条不同记录），需人工处理后才能继续写入",
-                )
-        head = self._head
-        op = key.sign(
-            Op(
-                origin=origin,
-                seq=head.seq + 1,
-                # Above every stamp of this origin, whoever wrote it (another hub
-                # worker, this process before a restart with a clock since set back).
-                hlc=self.store.clock.now_after(head.hlc),
-                kind=kind,
-                v=v,
-                actor=actor,
-                body=body,
-            )
+        head = self._head if self._head is not None else self._lock_head(origin)
+        unsigned = Op(
+            origin=origin,
+            seq=head.seq + 1,
+            # Above every stamp of this origin, whoever wrote it (another hub
+            # worker, this process before a restart with a clock since set back).
+            hlc=self.store.clock.now_after(head.hlc),
+            kind=kind,
+            v=v,
+            actor=actor,
+            body=body,
         )
-        chain = insert_ops(self.conn, [op], head.chain)
+        # The canonical envelope is encoded once, for the signature and the chain link
+        # both (`chain.op_digest` of the signed op, without encoding it again).
+        signing = unsigned.signing_bytes()
+        sig = key.sign_bytes(signing)
+        op = replace(unsigned, sig=sig)
+        chain = next_link(head.chain, hashlib.sha256(signing + sig).hexdigest())
+        _INSERT_OP.run(
+            self.conn,
+            {
+                "origin": origin,
+                "seq": op.seq,
+                "hlc": op.hlc,
+                "kind": kind,
+                "v": v,
+                "actor": actor,
+                "body": canonical_json(body).decode("utf-8"),
+                "sig": base64.b64encode(sig).decode("ascii"),
+                "received_ms": system_ms(),
+                "chain": chain,
+            },
+        )
         registry.project(self.conn, [op])
         self._head = Head(op.seq, chain, op.hlc)
-        self.store._set_head(self.conn, origin, self._head)
+        self._head_moved = True
         self.appended.append(op)
         return op
+
+    def _lock_head(self, origin: str) -> Head:
+        row = _OWN_HEAD.first(self.conn, {"origin": origin})
+        head = (
+            Head(int(row[0]), str(row[1]), int(row[2]))
+            if row is not None
+            else self.store._lock_head(self.conn, origin)  # its first op ever: make the row
+        )
+        if _IS_BLOCKED.first(self.conn, {"origin": origin}) is not None:
+            raise NodeNotReady(
+                f"origin {origin!r} is blocked for equivocation: a person must decide",
+                message_zh="本节点的数据与总部不一致（同一序号两条不同记录），需人工处理后才能继续写入",
+            )
+        self._head = head
+        return head
+
+    def finish(self) -> None:
+        """Write the head the appended ops moved to; the transaction's last statement."""
+        if self._head_moved and self._head is not None:
+            h = self._head
+            _SET_HEAD.run(
+                self.conn,
+                {
+                    "head_origin": self.store.origin,
+                    "head_seq": h.seq,
+                    "head_chain": h.chain,
+                    "head_hlc": h.hlc,
+                },
+            )
+            self._head_moved = False
+
+    # --- parts that fail alone (group commit) -------------------------------------------
+
+    def begin_part(self) -> TxnMark:
+        """Start a part of this transaction that can be undone alone (a savepoint)."""
+        self.conn.exec_driver_sql("SAVEPOINT sf_part")
+        return TxnMark(self._head, self._head_moved, len(self.appended))
+
+    def keep_part(self) -> None:
+        self.conn.exec_driver_sql("RELEASE SAVEPOINT sf_part")
+
+    def undo_part(self, mark: TxnMark) -> None:
+        """Undo what the part wrote (its ops, their projections, the head it moved) and
+        nothing before it."""
+        self.conn.exec_driver_sql("ROLLBACK TO SAVEPOINT sf_part")
+        self.conn.exec_driver_sql("RELEASE SAVEPOINT sf_part")
+        self._head, self._head_moved = mark.head, mark.head_moved
+        del self.appended[mark.appended :]
 
 
 class ReplicaStore(OpLog, PeerBook, KeyBook, Records):
@@ -162,7 +272,16 @@ class ReplicaStore(OpLog, PeerBook, KeyBook, Records):
     @contextmanager
     def write(self) -> Iterator[WriteTxn]:
         with self._begin() as conn:
-            yield WriteTxn(self, conn)
+            txn = WriteTxn(self, conn)
+            yield txn
+            txn.finish()
+
+    def write_together(self, work: Callable[[WriteTxn], T]) -> T:
+        """Run `work` in a write transaction it may share with the writes other threads
+        make at the same moment: one commit (one fsync) for all of them (group commit,
+        `sync_protocol.store.group_commit`). It returns only after that commit, with
+        what `work` returned; an exception `work` raises undoes its writes alone."""
+        return GroupCommit.of(self).run(work)
 
     def _resume_clock(self) -> None:
         """A restarted replica never stamps below what it already wrote or saw. Its own
