@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -42,6 +43,19 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ident = cmds.add_parser("identity", help="print the hub's public key")
     add_flags(ident, HubSettings, only=COMMON, required={"data_dir"})
     ident.set_defaults(func=_identity)
+
+    admin = cmds.add_parser(
+        "create-admin",
+        help="create the hub's first admin user (password from a prompt or stdin)",
+        description="Create an admin user of the HQ console. Refused once an active admin "
+        "exists (admins then create users in the console) unless --another is given.",
+    )
+    add_flags(admin, HubSettings, only=COMMON, required={"data_dir"})
+    admin.add_argument("username")
+    admin.add_argument("--display-name", default="")
+    admin.add_argument("--password-stdin", action="store_true", help="read it from stdin")
+    admin.add_argument("--another", action="store_true", help="even if an admin exists")
+    admin.set_defaults(func=_create_admin)
 
     from sync_protocol import blocked_cli
 
@@ -94,6 +108,43 @@ def _enroll(args: argparse.Namespace) -> int:
     finally:
         hub.close()
     return 0
+
+
+def _create_admin(args: argparse.Namespace) -> int:
+    from cloud.accounts.users import count_admins, create_user
+    from sync_protocol.errors import ShopfloorError
+    from sync_protocol.hlc import system_ms
+
+    password = _new_password(from_stdin=args.password_stdin)
+    with _store(args) as store:
+        if count_admins(store.engine) and not args.another:
+            print("an admin exists already: use --another to add one / 已有管理员", file=sys.stderr)
+            return 1
+        try:
+            user = create_user(
+                store.engine,
+                args.username,
+                password,
+                role="admin",
+                display_name=args.display_name,
+                now_ms=system_ms(),
+            )
+        except ShopfloorError as exc:
+            print(f"error: {exc.message}\n错误：{exc.message_zh}", file=sys.stderr)
+            return 2
+    print(f"admin {user.username} created / 管理员 {user.username} 已创建")
+    return 0
+
+
+def _new_password(*, from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    import getpass
+
+    first = getpass.getpass("password / 密码: ")
+    if getpass.getpass("again / 再输一次: ") != first:
+        raise SystemExit("the passwords differ / 两次输入的密码不一致")
+    return first
 
 
 def _identity(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Table
 
+from cloud.accounts.area import AREA as ACCOUNTS
 from domain.registry import REGISTRY
 from sync_protocol.ops import Op
 from sync_protocol.registry import Kind, Registry
@@ -31,5 +32,6 @@ class WorkersArea:
 AREA = WorkersArea()
 
 
-HUB_REGISTRY = Registry([*REGISTRY.areas, AREA])
-"""What the hub's store registers: every business area, and the hub's own schema."""
+HUB_REGISTRY = Registry([*REGISTRY.areas, AREA, ACCOUNTS])
+"""What the hub's store registers: every business area, and the hub's own schema
+(session leases, HQ accounts)."""
