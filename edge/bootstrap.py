@@ -22,6 +22,7 @@ from edge.settings import EdgeSettings
 from sync_protocol import snapshot
 from sync_protocol.errors import ConfigurationError, SnapshotRejected, SyncError
 from sync_protocol.store import ReplicaStore
+from sync_protocol.store.compaction import NEEDS_SNAPSHOT_KEY, REBUILD_HOLD
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,10 @@ FETCH_TIMEOUT_S = 120.0
 
 
 def reason_to_start_over(ledger: ReplicaStore, behind_ops: int) -> str | None:
-    """ "new" or "stale" when this ledger should start from a snapshot, else None."""
+    """Why this ledger should start from a snapshot: "new", "stale", or "rebuild" (an
+    upgrade must rebuild projections of a compacted ledger); None when it should not."""
+    if ledger.get_meta(NEEDS_SNAPSHOT_KEY) is not None:
+        return "rebuild"
     held = ledger.version_vector()
     if not any(held.values()) and ledger.pending_count() == 0:
         return "new"
@@ -113,6 +117,8 @@ def start_over(
             payload=data[:64].hex(),
         )
         raise
+    if ledger.local_writes_held == REBUILD_HOLD:
+        ledger.local_writes_held = None  # the projections are whole again
     log.warning(
         "started from the hub's snapshot %s: heads %s, %d rows, %d old ops forgotten",
         installed.digest[:12],

@@ -13,6 +13,7 @@ from edge.sync_agent import SyncAgent
 from edge.upkeep import Upkeep
 from sync_protocol.signing import NodeKey
 from sync_protocol.store import ReplicaStore
+from sync_protocol.store.compaction import hold_if_needs_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,9 @@ class Node:
             ledger.enroll(HUB, settings.hub_public_key, label="hub")
         else:
             log.warning("no hub public key configured: ops from the hub will be rejected")
+        # An upgrade found projections to rebuild on a compacted ledger: hold writes
+        # until the hub's snapshot rebuilds them (docs/compaction.md).
+        hold_if_needs_snapshot(ledger)
         if was_restored(settings):
             # Until the hub returns this node's ops past the backup, a new op would
             # reuse a sequence number the node already spent (DESIGN §4).

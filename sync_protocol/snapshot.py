@@ -51,7 +51,12 @@ from sync_protocol.ops import canonical_json
 from sync_protocol.registry import Registry
 from sync_protocol.signing import NodeKey, public_key_from_b64
 from sync_protocol.store import schema
-from sync_protocol.store.compaction import Floor, read_floors, write_floors
+from sync_protocol.store.compaction import (
+    NEEDS_SNAPSHOT_KEY,
+    Floor,
+    read_floors,
+    write_floors,
+)
 from sync_protocol.store.dialect import insert_for
 from sync_protocol.store.oplog import op_of
 from sync_protocol.store.replica import ReplicaStore
@@ -373,6 +378,8 @@ def install(store: ReplicaStore, snap: Snapshot, *, now_ms: int | None = None) -
             index_elements=["key"], set_={"value": record}
         )
         conn.execute(meta, {"key": INSTALLED_KEY, "value": record})
+        # The projections are whole again: a ledger that could not rebuild them is done.
+        conn.execute(delete(schema.meta).where(schema.meta.c.key == NEEDS_SNAPSHOT_KEY))
     # Stamps continue above what the snapshot reflects (as after a restart).
     for origin, head in snap.heads.items():
         if origin == store.origin:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -217,3 +217,40 @@ def compact(
     if report.total:
         log.info("compacted %d ops held by %s: floors %s", report.total, archive, report.floors)
     return report
+
+
+# --- projections a compacted ledger cannot rebuild ---------------------------------------
+
+NEEDS_SNAPSHOT_KEY = "needs_snapshot"
+REBUILD_HOLD = "projections need the hub's snapshot (a compacted ledger cannot rebuild them)"
+
+
+def refuse_rebuild(store: ReplicaStore, areas: Iterable[str]) -> bool:
+    """True (and the ledger marked as needing a snapshot, its writes held) when `store`
+    is compacted: folding the ops it still holds would give projections that look right
+    and are not. Only a snapshot from the archive, which holds every op, can rebuild
+    them (edge/bootstrap.py does, once the node holds nothing the hub lacks)."""
+    with store.read() as conn:
+        if not read_floors(conn):
+            return False
+    names = ", ".join(sorted(areas))
+    store.set_meta(NEEDS_SNAPSHOT_KEY, names)
+    store.local_writes_held = REBUILD_HOLD
+    log.error(
+        "the projections of %s need rebuilding but this ledger is compacted: %s",
+        names,
+        REBUILD_HOLD,
+    )
+    store.record_incident(
+        disposition="flagged",
+        kind="rebuild_needs_snapshot",
+        reason=f"the projections of {names} must be rebuilt and this ledger no longer holds "
+        "every op: local writes are held until the hub's snapshot is installed",
+    )
+    return True
+
+
+def hold_if_needs_snapshot(store: ReplicaStore) -> None:
+    """At open: a ledger still waiting for the snapshot that rebuilds it holds writes."""
+    if store.get_meta(NEEDS_SNAPSHOT_KEY) is not None and store.local_writes_held is None:
+        store.local_writes_held = REBUILD_HOLD

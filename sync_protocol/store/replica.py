@@ -27,6 +27,7 @@ from sync_protocol.signing import NodeKey
 from sync_protocol.store import schema
 from sync_protocol.store.base import Prepared
 from sync_protocol.store.compaction import refuse_rebuild
+from sync_protocol.store.compaction import refuse_rebuild
 from sync_protocol.store.dialect import insert_for
 from sync_protocol.store.group_commit import GroupCommit
 from sync_protocol.store.keys import KeyBook
@@ -633,6 +634,8 @@ class ReplicaStore(OpLog, PeerBook, KeyBook, Records):
         chosen = list(self.registry.areas if areas is None else areas)
         if not chosen:
             return
+        if refuse_rebuild(self, [area.name for area in chosen]):
+            return  # compacted: only the hub's snapshot can rebuild (docs/compaction.md)
         kinds = sorted({k.name for area in chosen for k in area.kinds})
         only = Registry(chosen)
         with self._begin() as conn:

@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 
 from domain.registry import REGISTRY
+from edge.bootstrap import reason_to_start_over
 from sync_protocol import snapshot
-from sync_protocol.errors import SnapshotRejected
+from sync_protocol.errors import NodeNotReady, SnapshotRejected
 from sync_protocol.messages import Hello, seal
 from sync_protocol.signing import NodeKey
 from sync_protocol.store import ReplicaStore
-from sync_protocol.store.compaction import floors, mark_archive
+from sync_protocol.store.compaction import REBUILD_HOLD, Retention, compact, floors, mark_archive
 from tests.sync.star import HUB, Star, projections, sell, set_price
 
 
@@ -213,3 +214,24 @@ def test_taking_snapshots_changes_nothing_at_the_hub(shop: Shop) -> None:
     shop.snapshot_for(node)
     assert shop.hub.count_ops() == held == 31 + 80 + 14
     assert shop.hub.range_checksum("store-1", 1, 80) == checksum
+
+
+def test_a_compacted_ledger_never_rebuilds_from_what_it_still_holds(shop: Shop) -> None:
+    """Folding only the ops left after compaction would give projections that look
+    right and are not: the ledger keeps them, holds writes, and waits for a snapshot."""
+    node = shop.node("store-1")
+    star = Star(shop.hub, node)
+    set_price(shop.hub, "COLA", 300)
+    sell(node, "COLA", 5)
+    star.sync()
+    compact(node, HUB, Retention(keep_days=0))
+    before = projections(node)
+    node.rebuild_projections()  # what an upgrade that reshapes an area's tables does
+    assert projections(node) == before
+    assert node.local_writes_held == REBUILD_HOLD
+    with pytest.raises(NodeNotReady):
+        sell(node, "COLA", 1)
+    assert reason_to_start_over(node, 50_000) == "rebuild"
+    shop.start_over(node)
+    assert reason_to_start_over(node, 50_000) is None
+    assert projections(node) == projections(shop.full_replay("store-1"))
