@@ -27,7 +27,6 @@ from sync_protocol.signing import NodeKey
 from sync_protocol.store import schema
 from sync_protocol.store.base import Prepared
 from sync_protocol.store.compaction import refuse_rebuild
-from sync_protocol.store.compaction import refuse_rebuild
 from sync_protocol.store.dialect import insert_for
 from sync_protocol.store.group_commit import GroupCommit
 from sync_protocol.store.keys import KeyBook
