@@ -10,7 +10,8 @@ partition, reconnects) and the schedule of
 - **restore from an old backup**: a snapshot of a node's file, taken earlier, replaces
   the live one; the node holds local writes (`local_writes_held`, as edge/node.py does)
   and resumes only when a fresh word of the hub says it holds every own op the hub
-  holds (the rule of edge/sync_agent.py `_check_reconciled`);
+  holds, past a gap too (`SyncSession.reconcile_restore`, as edge/sync_agent.py); while
+  the hub holds some past a gap nobody can fill, it stays held for a person;
 - **a hand-copied ledger**: the same restore without the hold, so the node writes at
   once and reuses seqs: an equivocation, which must be flagged;
 - **clock skew**: a node's wall clock jumps hours ahead (or one back), then is set right;
@@ -78,10 +79,6 @@ FORGED_INCIDENT = {
     "replay": "replayed",
 }
 STRIKES = (*FORGED_INCIDENT, "stale_replay")
-# Problems of an origin restored while the hub held some of its ops past a gap, beyond
-# the backup: a known bug of sync_protocol (tests/sync/test_held_past_a_gap.py),
-# named so that a test can tell it from anything new.
-KNOWN_GAP_BUG = "known bug, restore over a gap at the hub: "
 
 
 @dataclass(frozen=True)
@@ -168,7 +165,6 @@ class SimWorld:
         # them (the restore's loss, not the protocol's).
         self.commits: dict[tuple[str, int], list[_Commit]] = {}
         self.discarded: set[tuple[str, int, str]] = set()
-        self.gap_restores: set[str] = set()
         self._agenda: list[tuple[float, int, str, Callable[[], None]]] = []
         self._order = 0
         self.hub = _Replica(HUB, NodeKey.generate(), workdir / f"{HUB}.db")
@@ -282,10 +278,7 @@ class SimWorld:
                 self.events["ops_lost_to_restore"] += 1
         past_gap = _sigs(self.hub.path, name, table="pending_ops")
         if max(past_gap, default=0) > max(kept, default=0):
-            # The hub holds ops of this node past a gap, beyond the backup: its word
-            # (heads only) will end the hold below them.
-            self.gap_restores.add(name)
-            self.events["restores_over_a_gap"] += 1
+            self.events["restores_over_a_gap"] += 1  # the hold must outlast the hub's word
         for suffix in ("", "-wal", "-shm"):
             Path(f"{r.path}{suffix}").unlink(missing_ok=True)
         shutil.copyfile(r.backup, r.path)
@@ -409,14 +402,12 @@ class SimWorld:
 
     def _check_reconciled(self, name: str) -> None:
         """edge/sync_agent.py: a restored node writes again once it holds every own op
-        the hub holds, by the hub's fresh word alone."""
+        the hub holds (past a gap too), by the hub's fresh word alone."""
         store = self.nodes[name].store
         session = self.node_sessions.get(name)
         if store is None or session is None or store.local_writes_held is None:
             return
-        said = session.fresh_peer_vv
-        if said is not None and store.head(name) >= said.get(name, 0):
-            store.local_writes_held = None
+        if session.reconcile_restore(self.now):
             self.nodes[name].restored_marker = False
             self.events["holds_lifted"] += 1
 
@@ -554,14 +545,17 @@ class SimWorld:
         """Quiet, and as converged as it can get (cheap: heads and blocks only)."""
         if self._agenda or not self.net.idle or self.hub.store is None:
             return False
-        if any(r.store is None or r.write_after_resume for r in self.nodes.values()):
+        if any(r.store is None for r in self.nodes.values()):
             return False
         stores = self._stores()
         hub_blocked = _blocked(stores[HUB])
-        for name in self.nodes:
+        for name, r in self.nodes.items():
             store = stores[name]
             blocked = hub_blocked | _blocked(store)
-            if store.local_writes_held is not None and name not in blocked:
+            for_a_person = _held_for_a_person(store)
+            if r.write_after_resume and not for_a_person:
+                return False
+            if store.local_writes_held is not None and name not in blocked and not for_a_person:
                 return False
             for origin in {HUB, name} - blocked:
                 if stores[HUB].head_links([origin]) != store.head_links([origin]):
@@ -576,18 +570,22 @@ class SimWorld:
           under a hold (only a hand-copied ledger reuses them);
         - nothing lost: every op committed (but those a restore destroyed before any
           other replica held them) is held by the hub and by every replica it is
-          offered to, with the same signature, unless its origin is flagged;
+          offered to, with the same signature, unless its origin is flagged, or the
+          hub holds it past a gap nobody can fill while its node is held for a person;
         - nothing doubled or invented: every stored op is one that was committed;
           stock on hand equals the fold of the stored moves, on every replica;
         - replicas equal: hub and node hold the same chain and range checksum of each
-          origin they share and neither blocks, and nothing waits past a gap;
+          origin they share and neither blocks, and nothing waits past a gap (but the
+          hub, past a gap nobody can fill, of a node held for a person);
         - the clock never runs backwards: each origin's stamps grow with its seqs;
-        - every hold was lifted (unless the node's origin is blocked);
+        - every hold was lifted, unless the node's origin is blocked, or the hub holds
+          its ops past a gap whose every op a restore destroyed (then the node is held
+          for a person, with a `restore_gap` incident, and only then);
         - forged or replayed control messages changed nothing (checked as they came).
         """
         if self.hub.store is None or any(r.store is None for r in self.nodes.values()):
             return ["a process was still down at the end"]
-        found: list[tuple[str | None, str]] = []
+        found: list[str] = []
         stores = self._stores()
         held = {name: {op.id: op for op in store.all_ops()} for name, store in stores.items()}
         blocked = {name: _blocked(store) for name, store in stores.items()}
@@ -595,14 +593,15 @@ class SimWorld:
         flagged = {o for o in {o for o, _ in self.commits} if self._flagged(o, stores)}
         for (origin, seq), alive in sorted(conflicts.items()):
             if origin not in flagged:
-                found.append((origin, f"equivocation at {origin}/{seq} not flagged"))
+                found.append(f"equivocation at {origin}/{seq} not flagged")
             if any(not c.hand_copied for c in alive[1:]):
-                found.append((origin, f"{origin} reused seq {seq} under a hold"))
+                found.append(f"{origin} reused seq {seq} under a hold")
         guilty = {o for o, _ in conflicts}
         self.events["equivocations_flagged"] = len(guilty & flagged)
         for name, origins in blocked.items():
             for origin in sorted(origins - guilty):
-                found.append((origin, f"{name} blocks {origin} without an equivocation"))
+                found.append(f"{name} blocks {origin} without an equivocation")
+        kept_for_a_person = {name: self._kept_past_a_lost_gap(name, stores) for name in self.nodes}
         for (origin, seq), commits in sorted(self.commits.items()):
             if origin in flagged:
                 continue
@@ -610,50 +609,75 @@ class SimWorld:
             for c in commits:
                 if (origin, seq, c.sig) in self.discarded:
                     continue
+                if (seq, c.sig) in kept_for_a_person.get(origin, set()):
+                    continue  # the hub holds it past a gap lost to a restore
                 for name in holders:
                     op = held[name].get((origin, seq))
                     if op is None:
-                        found.append((origin, f"{name} lacks {origin}/{seq}"))
+                        found.append(f"{name} lacks {origin}/{seq}")
                     elif _sig(op) != c.sig:
-                        found.append((origin, f"{name} holds another {origin}/{seq}"))
+                        found.append(f"{name} holds another {origin}/{seq}")
         known = {(o, s, c.sig) for (o, s), cs in self.commits.items() for c in cs}
         for name, ops in held.items():
             for op in ops.values():
                 if (op.origin, op.seq, _sig(op)) not in known:
-                    found.append(
-                        (op.origin, f"{name} holds {op.origin}/{op.seq}, which nobody wrote")
-                    )
+                    found.append(f"{name} holds {op.origin}/{op.seq}, which nobody wrote")
             found += _fold_problems(name, stores[name], ops.values())
             found += _clock_problems(name, ops.values(), blocked[name])
         for name in self.nodes:
             found += self._pair_problems(name, stores, blocked)
-        return [
-            f"{KNOWN_GAP_BUG if origin in self.gap_restores else ''}{text}"
-            for origin, text in found
-        ]
+        return found
+
+    def _lost_gap(self, origin: str, stores: dict[str, ReplicaStore]) -> tuple[int, int] | None:
+        """The gap the hub waits past for `origin`, when every op committed under its
+        seqs was destroyed by a restore before any other replica held it: nobody can
+        fill it any more."""
+        gap = stores[HUB].gaps().get(origin)
+        if gap is None:
+            return None
+        for seq in range(gap[0], gap[1] + 1):
+            commits = self.commits.get((origin, seq), [])
+            if any((origin, seq, c.sig) not in self.discarded for c in commits):
+                return None
+        return gap
+
+    def _kept_past_a_lost_gap(self, name: str, stores: dict[str, ReplicaStore]) -> set[Any]:
+        """(seq, sig) of the ops of `name` the hub holds past a gap nobody can fill,
+        while the node is held for a person: not lost, kept for that person."""
+        if self._lost_gap(name, stores) is None or not _held_for_a_person(stores[name]):
+            return set()
+        past = _sigs(self.hub.path, name, table="pending_ops")
+        return {(seq, sig) for seq, sigs in past.items() for sig in sigs}
 
     def _pair_problems(
         self, name: str, stores: dict[str, ReplicaStore], blocked: dict[str, set[str]]
-    ) -> list[tuple[str | None, str]]:
-        problems: list[tuple[str | None, str]] = []
+    ) -> list[str]:
+        problems: list[str] = []
         hub, node = stores[HUB], stores[name]
         either = blocked[HUB] | blocked[name]
-        if node.local_writes_held is not None and name not in either:
-            problems.append((name, f"{name} still holds its writes ({node.local_writes_held})"))
+        lost_gap = self._lost_gap(name, stores)
+        if _held_for_a_person(node):
+            self.events["holds_kept_for_a_person"] += 1
+            if lost_gap is None:
+                problems.append(f"{name} is held for a person, but no gap is lost")
+        elif node.local_writes_held is not None and name not in either:
+            problems.append(f"{name} still holds its writes ({node.local_writes_held})")
         for origin in sorted({HUB, name} - either):
             mine, theirs = hub.head_links([origin]), node.head_links([origin])
             if mine != theirs:
-                problems.append((origin, f"{origin}: hub holds {mine}, {name} holds {theirs}"))
+                problems.append(f"{origin}: hub holds {mine}, {name} holds {theirs}")
                 continue
             if mine:
                 top = mine[origin][0]
                 if hub.range_checksum(origin, 1, top) != node.range_checksum(origin, 1, top):
-                    problems.append((origin, f"{origin}: range checksums of hub and {name} differ"))
+                    problems.append(f"{origin}: range checksums of hub and {name} differ")
             for store_name, store in ((HUB, hub), (name, node)):
-                if origin in store.gaps():
-                    problems.append((origin, f"{store_name} waits past a gap of {origin}"))
+                if origin in store.gaps() and not (
+                    store is hub and origin == name and lost_gap and _held_for_a_person(node)
+                ):
+                    problems.append(f"{store_name} waits past a gap of {origin}")
         if HUB not in either and _catalog(hub) != _catalog(node):
-            problems.append((HUB, f"{name}'s catalog differs from the hub's"))
+            problems.append(f"{name}'s catalog differs from the hub's")
         return problems
 
 
@@ -820,6 +844,14 @@ def _blocked(store: ReplicaStore) -> set[str]:
     return {str(b["origin"]) for b in store.blocked_origins()}
 
 
+def _held_for_a_person(store: ReplicaStore) -> bool:
+    """Its writes held, with the incident saying the hub holds its ops past a gap
+    nobody can fill (`SyncSession.reconcile_restore`)."""
+    return store.local_writes_held is not None and bool(
+        _incidents(store, origin=store.origin)["restore_gap"]
+    )
+
+
 def _incidents(store: ReplicaStore, *, origin: str | None = None) -> Counter[str]:
     si = schema.sync_incidents
     stmt = select(si.c.kind, func.sum(si.c.count)).group_by(si.c.kind)
@@ -834,7 +866,7 @@ def _state(session: SyncSession, store: ReplicaStore) -> tuple[Any, ...]:
     return (
         store.head_links(),
         store.local_writes_held,
-        session.fresh_peer_vv,
+        (session.fresh_peer_vv, session.fresh_peer_past_gaps),
         _blocked(store),
         dict(session.peer_vv),
         session.peer_nonce,
@@ -854,7 +886,7 @@ def _tampered(msg: Control) -> Control:
     return replace(msg, vv={o: s + 1 for o, s in msg.vv.items()} or {HUB: 1})
 
 
-def _fold_problems(name: str, store: ReplicaStore, ops: Any) -> list[tuple[str | None, str]]:
+def _fold_problems(name: str, store: ReplicaStore, ops: Any) -> list[str]:
     folded: Counter[tuple[str, str]] = Counter()
     for op in ops:
         if op.kind == "stock.moved":
@@ -862,18 +894,18 @@ def _fold_problems(name: str, store: ReplicaStore, ops: Any) -> list[tuple[str |
     with store.read() as conn:
         live = {k: q for k, q in stock_levels(conn).items() if q}
     if live != {k: q for k, q in folded.items() if q}:
-        return [(None, f"{name}'s stock on hand is not the fold of its stock moves")]
+        return [f"{name}'s stock on hand is not the fold of its stock moves"]
     return []
 
 
-def _clock_problems(name: str, ops: Any, blocked: set[str]) -> list[tuple[str | None, str]]:
+def _clock_problems(name: str, ops: Any, blocked: set[str]) -> list[str]:
     last: dict[str, tuple[int, int]] = {}
-    problems: list[tuple[str | None, str]] = []
+    problems: list[str] = []
     for op in sorted(ops, key=lambda o: (o.origin, o.seq)):
         prev = last.get(op.origin)
         if prev is not None and op.origin not in blocked and op.hlc <= prev[1]:
             why = f"ran back at seq {op.seq} ({op.hlc} after {prev[1]} at seq {prev[0]})"
-            problems.append((op.origin, f"{name}: the clock of {op.origin} {why}"))
+            problems.append(f"{name}: the clock of {op.origin} {why}")
         last[op.origin] = (op.seq, op.hlc)
     return problems
 

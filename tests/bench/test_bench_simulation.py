@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from domain.simulation import KNOWN_GAP_BUG, SimReport, run
+from domain.simulation import SimReport, run
 from tests.bench.report import Rate, Results, Row, Sample, Table
 
 SEEDS = range(20)
@@ -28,8 +28,7 @@ def test_simulation_seeds_per_second(bench_results: Results) -> None:
         reports.append(run(seed))
         per_seed.append(Rate(1, time.perf_counter() - start))
 
-    known = [r.seed for r in reports if r.problems and _only_known(r)]
-    broken = [r.seed for r in reports if not r.converged and r.seed not in known]
+    broken = [r.seed for r in reports if not r.converged]
     assert not broken, broken
     wall = sum(r.seconds for r in per_seed)
     messages = sum(r.messages for r in reports)
@@ -44,11 +43,6 @@ def test_simulation_seeds_per_second(bench_results: Results) -> None:
                 f"{len(SEEDS)} seeds in {wall:.1f} s wall: {len(SEEDS) / wall:.2f} seeds/s overall",
                 f"{messages / wall:,.0f} messages/s, {ops / wall:,.0f} ops written/s, "
                 f"{simulated / wall:,.1f} simulated seconds per wall second",
-                f"seeds that met the known restore-over-a-gap bug: {known or 'none'}",
             ],
         )
     )
-
-
-def _only_known(report: SimReport) -> bool:
-    return all(p.startswith(KNOWN_GAP_BUG) for p in report.problems)
