@@ -137,6 +137,7 @@ class HubIngest:
         self._unheard: dict[str, float] = {}
         self._retired = SessionStats()  # what sessions ended since start had done
         self.forwarded = 0
+        self.taken = 0  # leases taken since start
         # The workers alive (their retained presence says so), this one included: a
         # node nobody serves goes to the one of them serving the fewest.
         self._live: set[str] = {worker_id}
@@ -189,6 +190,7 @@ class HubIngest:
             **{k: total[k] for k in keys},
             "leases": len(self._held),
             "forwarded": self.forwarded,
+            "taken": self.taken,
         }
 
     # --- the pump ----------------------------------------------------------------------
@@ -332,6 +334,7 @@ class HubIngest:
 
     def _own(self, node: str, lease: Lease, now: float) -> None:
         log.info("worker %s serves node %s from now on", self.worker_id, node)
+        self.taken += 1
         self._held[node] = lease.expires_ms / 1000
         self._young[node] = now
         self._seen[node] = deque(maxlen=REMEMBERED_PAYLOADS)
