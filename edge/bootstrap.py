@@ -37,7 +37,9 @@ def reason_to_start_over(ledger: ReplicaStore, behind_ops: int) -> str | None:
         return "rebuild"
     held = ledger.version_vector()
     if not any(held.values()) and ledger.pending_count() == 0:
-        return "new"
+        # Once only: a hub with nothing yet gives an empty snapshot, and asking again
+        # every check would not change that (the session brings what comes later).
+        return "new" if snapshot.installed(ledger) is None else None
     hub_has = ledger.peer_state(HUB).vv.get(HUB, 0)
     if hub_has - held.get(HUB, 0) >= behind_ops:
         return "stale"

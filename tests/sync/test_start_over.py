@@ -117,6 +117,20 @@ def test_a_snapshot_under_another_hub_key_is_refused_and_recorded(
         node.close()
 
 
+def test_a_new_node_asks_once_even_when_the_hub_has_nothing_yet(
+    hub_db_url: str, tmp_path: Path
+) -> None:
+    app = create_app(HubSettings(data_dir=tmp_path / "hub", db=hub_db_url), with_ingest=False)
+    with serving(app) as url:
+        node = node_of(Served(app.state.hub, url), tmp_path)
+        try:
+            assert reason_to_start_over(node.ledger, 50_000) == "new"
+            assert start_over(node.ledger, node.settings).heads == {}
+            assert reason_to_start_over(node.ledger, 50_000) is None
+        finally:
+            node.close()
+
+
 def test_without_a_hub_url_a_node_cannot_start_over(served: Served, tmp_path: Path) -> None:
     node = node_of(served, tmp_path, hub_url="")
     try:
