@@ -18,13 +18,14 @@ from cloud.app import create_app
 from cloud.hub import Hub
 from cloud.registry import enroll_node
 from cloud.settings import HubSettings
+from edge import upkeep as upkeep_module
 from edge.bootstrap import reason_to_start_over, start_over
 from edge.node import Node
 from edge.settings import EdgeSettings
 from edge.upkeep import Upkeep
 from sync_protocol import snapshot
 from sync_protocol.errors import ConfigurationError, SnapshotRejected
-from sync_protocol.store.compaction import Retention, compact
+from sync_protocol.store.compaction import Retention, compact, floors
 from tests.support.serving import serving
 from tests.sync.star import HUB, Star, projections, sell, set_price
 
@@ -94,6 +95,30 @@ def test_the_upkeep_thread_starts_a_stale_node_over_by_itself(
         sell(node.ledger, "COLA", 1)
         star.sync()
         assert served.hub.store.head("store-1") == 2 and served.hub.store.blocked_origins() == []
+    finally:
+        node.close()
+
+
+def test_the_upkeep_thread_compacts_what_the_hub_acknowledged(
+    served: Served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(upkeep_module, "FIRST_COMPACTION_AFTER_S", 0.0)
+    node = node_of(served, tmp_path, hub_url="", retain_days=0)
+    try:
+        star = Star(served.hub.store, node.ledger)
+        sell(node.ledger, "COLA", 3)
+        star.sync()
+        sell(node.ledger, "COLA", 1)  # not acknowledged: stays
+        upkeep = Upkeep(node.ledger, node.settings)
+        upkeep.start()
+        try:
+            deadline = time.monotonic() + 20
+            while node.ledger.count_ops() > 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            upkeep.stop()
+        assert floors(node.ledger) == {HUB: 20, "store-1": 6}
+        assert [op.seq for op in node.ledger.all_ops()] == [7, 8]
     finally:
         node.close()
 
