@@ -10,6 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from edge import api, pages
+from edge.deps import Writers
 from edge.node import Node
 from edge.settings import EdgeSettings
 from edge.workstations import install as install_workstations
@@ -21,6 +22,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 def create_app(settings: EdgeSettings, *, with_sync: bool = True) -> FastAPI:
     node = Node.open(settings, with_sync=with_sync)
+    writers = Writers()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -28,10 +30,12 @@ def create_app(settings: EdgeSettings, *, with_sync: bool = True) -> FastAPI:
         try:
             yield
         finally:
+            writers.close()  # the writes under way finish before the ledger closes
             node.close()
 
     app = FastAPI(title=f"Shopfloor node {settings.node_id}", lifespan=lifespan)
     app.state.node = node
+    app.state.writers = writers
     mount_web_ui(app, [TEMPLATES], timezone=settings.timezone)
     json_errors(app, ShopfloorError)
     app.include_router(api.router)
