@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sync_protocol.errors import InvalidOp
@@ -34,6 +34,9 @@ class Op:
     actor: str
     body: dict[str, Any]
     sig: bytes = b""
+    # The canonical envelope, made once: a received op's is needed for its signature, its
+    # chain link and the page proof, and encoding it is most of what ingest costs.
+    _signing: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def id(self) -> tuple[str, int]:
@@ -53,7 +56,10 @@ class Op:
 
     def signing_bytes(self) -> bytes:
         """What the signature covers: the whole envelope but the signature."""
-        return canonical_json(self._envelope())
+        if self._signing is None:
+            object.__setattr__(self, "_signing", canonical_json(self._envelope()))
+            assert self._signing is not None
+        return self._signing
 
     def to_wire(self) -> dict[str, Any]:
         return {**self._envelope(), "sig": base64.b64encode(self.sig).decode("ascii")}
