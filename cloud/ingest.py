@@ -29,6 +29,9 @@ every worker subscribes to every node's topic and only the lease holder acts.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
+import time
 from collections import deque
 from dataclasses import fields
 
@@ -132,7 +135,11 @@ class HubIngest:
         self._subscribing: dict[int, str] = {}
         # Leases of other workers as last read (to pass a message on without a query).
         self._others: dict[str, Lease] = {}
-        self._renewed_at = 0.0
+        self._taken_at: dict[str, float] = {}
+        # Renewals by the lease keeper's thread, for the pump to apply: (begun at, kept).
+        self._renewals: queue.SimpleQueue[tuple[float, dict[str, int]]] = queue.SimpleQueue()
+        self._stopping = threading.Event()
+        self._keeper = threading.Thread(target=self._renew_leases, name="hub-leases", daemon=True)
         # Nodes whose presence says online but that have not spoken yet, and since when.
         self._unheard: dict[str, float] = {}
         self._retired = SessionStats()  # what sessions ended since start had done
@@ -156,9 +163,13 @@ class HubIngest:
         # Leases under this worker id left by an earlier run of it: their sessions are gone.
         self.leases.release()
         self._pump.start()
+        self._keeper.start()
 
     def stop(self) -> None:
+        self._stopping.set()
         self._pump.stop()
+        if self._keeper.is_alive():
+            self._keeper.join(timeout=5)
         if self.link.is_connected:
             self.link.publish(worker_status(self.tenant, self.worker_id), b"offline", retain=True)
         for node in list(self._held):
@@ -221,6 +232,9 @@ class HubIngest:
             for session in self.sessions.values():
                 session.disconnect()
         elif isinstance(event, Wake):
+            if event.reason == "leases":
+                self._keep_leases(now)  # a renewal came back: apply it
+                return
             if event.reason == "local":
                 self.link.publish(hub_wake(self.tenant), self.worker_id.encode())
             self._relay(now)
@@ -337,6 +351,7 @@ class HubIngest:
         self.taken += 1
         self._held[node] = lease.expires_ms / 1000
         self._young[node] = now
+        self._taken_at[node] = time.time()
         self._seen[node] = deque(maxlen=REMEMBERED_PAYLOADS)
         self._subscribe_node(node)
 
@@ -344,6 +359,7 @@ class HubIngest:
         """End this worker's session with `node` (its lease is gone or given up)."""
         self._held.pop(node, None)
         self._young.pop(node, None)
+        self._taken_at.pop(node, None)
         self._seen.pop(node, None)
         self._granted.discard(node)
         self._unheard.pop(node, None)
@@ -370,23 +386,49 @@ class HubIngest:
                 if now >= until - SEND_MARGIN:
                     self._lose(node)
             return
-        if self._held and now - self._renewed_at >= RENEW_EVERY:
-            self._renew(now)
+        while True:
+            try:
+                started, kept = self._renewals.get_nowait()
+            except queue.Empty:
+                break
+            self._kept(started, kept)
+
+    def _renew_leases(self) -> None:
+        """The lease keeper's thread: renew every second, whatever the pump is busy
+        with. A worker applying a big backlog on a starved CPU may not tick for
+        seconds; its leases must not run out meanwhile, or its nodes flap between
+        workers and pages are sent twice."""
+        while not self._stopping.wait(RENEW_EVERY):
+            if not self._held or not self.link.is_connected:
+                continue
+            started = time.time()
+            try:
+                kept = self.leases.renew(_ms(started))
+            except Exception:  # the database away a moment: the next second tries again
+                log.exception("worker %s could not renew its leases", self.worker_id)
+                continue
+            self._renewals.put((started, kept))
+            self.link.wake("leases")
 
     def _renew(self, now: float) -> None:
-        self._renewed_at = now
-        kept = self.leases.renew(_ms(now))
+        self._kept(now, self.leases.renew(_ms(now)))
+
+    def _kept(self, started: float, kept: dict[str, int]) -> None:
+        """What a renewal begun at `started` found: the leases this worker still holds."""
         for node in list(self._held):
-            if node not in kept:
+            if node in kept:
+                self._held[node] = max(self._held[node], kept[node] / 1000)
+            elif self._taken_at.get(node, 0.0) < started:
                 log.warning(
                     "worker %s lost node %s's lease to another worker", self.worker_id, node
                 )
                 self._lose(node)
         for node, expires_ms in kept.items():
-            if node in self._held:
-                self._held[node] = expires_ms / 1000
-            else:  # (only if two processes run under one worker id)
-                self.leases.release([node])
+            if node not in self._held:
+                # Given to this worker by another (the one serving fewest), which passed
+                # on the node's message that we have not read yet: serve it from now on.
+                lease = Lease(node, self.worker_id, expires_ms, _ms(started))
+                self._own(node, lease, started)
 
     def _still_held(self, node: str, now: float) -> bool:
         """Whether this worker may still act for `node`: its lease holds, renewed now

@@ -40,7 +40,13 @@ class HubSettings(UplinkBroker, BaseSettings):
     timezone: TimeZoneName = Field(
         default="Asia/Shanghai", description="time zone of the times shown"
     )
-    worker_id: str = Field(default="1", description="this worker's id among the hub's workers")
+    worker_id: str = Field(
+        default="1",
+        max_length=64,
+        pattern=r"^[^/+#\s]+$",
+        description="this worker's id among the hub's workers, unique to each process "
+        "(it names the worker's session leases and its MQTT topics)",
+    )
 
     if not TYPE_CHECKING:  # (hidden from mypy, which then checks keywords against the fields)
 
