@@ -61,6 +61,15 @@ class Op:
             assert self._signing is not None
         return self._signing
 
+    def body_json(self) -> bytes:
+        """The body's canonical JSON, cut from the canonical envelope instead of encoded
+        a second time. Keys are sorted, so the envelope reads `{"actor":…,"body":BODY,
+        "f":…`; the last `,"f":` is the one after the body, because a quote inside any
+        JSON string is escaped and the fields after the body are numbers and ids."""
+        signed = self.signing_bytes()
+        start = len(b'{"actor":') + len(canonical_json(self.actor)) + len(b',"body":')
+        return signed[start : signed.rindex(b',"f":')]
+
     def to_wire(self) -> dict[str, Any]:
         return {**self._envelope(), "sig": base64.b64encode(self.sig).decode("ascii")}
 

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, and_, func, or_, select
 
 from sync_protocol.chain import next_link, op_digest
 from sync_protocol.hlc import system_ms
-from sync_protocol.ops import Op, canonical_json
+from sync_protocol.ops import Op
 from sync_protocol.store import schema
 from sync_protocol.store.base import Prepared, StoreBase
 from sync_protocol.store.compaction import read_floors
@@ -59,7 +59,7 @@ def insert_ops(
                 "kind": op.kind,
                 "v": op.v,
                 "actor": op.actor,
-                "body": canonical_json(op.body).decode("utf-8"),
+                "body": op.body_json().decode("utf-8"),
                 "sig": sig,
                 "received_ms": at,
                 "chain": chain,

@@ -2,6 +2,8 @@ import json
 import zlib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from domain.registry import REGISTRY
 from sync_protocol.errors import InvalidOp, MalformedMessage, SignatureRejected
@@ -155,3 +157,24 @@ def test_one_invalid_op_in_a_page_does_not_lose_the_others() -> None:
     assert isinstance(page, OpsPage)
     assert page.ops == [good]
     assert len(page.invalid) == 1 and "hlc" in page.invalid[0][1]
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(
+    body=st.dictionaries(st.sampled_from(["f", "body", "x", "名称", ',"f":']), _JSON, max_size=5),
+    actor=st.text(max_size=20),
+    kind=st.text(min_size=1, max_size=20),
+)
+@settings(max_examples=300, deadline=None)
+def test_the_body_cut_from_the_envelope_is_the_bodys_own_canonical_json(
+    body: dict[str, object], actor: str, kind: str
+) -> None:
+    # Keys and strings that look like the envelope's own (`"f"`, `,"f":`) included.
+    op = Op(origin="store-1", seq=3, hlc=9, kind=kind, v=1, actor=actor, body=body)
+    assert op.body_json() == canonical_json(body)
