@@ -31,7 +31,6 @@ The promises, each tested (`tests/unit/test_group_commit.py`):
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
@@ -88,10 +87,7 @@ class _BrokenBy(Exception):
 class GroupCommit:
     """The group commit of one store (`GroupCommit.of(store)`: one per store)."""
 
-    _stores: ClassVar[weakref.WeakKeyDictionary[ReplicaStore, GroupCommit]] = (
-        weakref.WeakKeyDictionary()
-    )
-    _stores_lock: ClassVar[threading.Lock] = threading.Lock()
+    _making: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, store: ReplicaStore, *, max_batch: int = MAX_BATCH) -> None:
         self.store = store
@@ -106,11 +102,16 @@ class GroupCommit:
 
     @classmethod
     def of(cls, store: ReplicaStore) -> GroupCommit:
-        with cls._stores_lock:
-            group = cls._stores.get(store)
-            if group is None:
-                group = cls._stores[store] = cls(store)
-            return group
+        """The store's group commit, made on first use. Kept on the store itself, so it
+        lives and goes with it."""
+        group: GroupCommit | None = getattr(store, "_group_commit", None)
+        if group is None:
+            with cls._making:
+                group = getattr(store, "_group_commit", None)
+                if group is None:
+                    group = cls(store)
+                    store._group_commit = group  # type: ignore[attr-defined]
+        return group
 
     @property
     def waiting(self) -> int:

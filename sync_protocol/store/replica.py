@@ -280,7 +280,9 @@ class ReplicaStore(OpLog, PeerBook, KeyBook, Records):
         """Run `work` in a write transaction it may share with the writes other threads
         make at the same moment: one commit (one fsync) for all of them (group commit,
         `sync_protocol.store.group_commit`). It returns only after that commit, with
-        what `work` returned; an exception `work` raises undoes its writes alone."""
+        what `work` returned; an exception `work` raises undoes its writes alone.
+        `work` may run in another writer's thread, and must write through `txn` only
+        (never through the store again: that would wait for itself)."""
         return GroupCommit.of(self).run(work)
 
     def _resume_clock(self) -> None:
