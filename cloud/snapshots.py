@@ -15,13 +15,15 @@ from __future__ import annotations
 
 from typing import Annotated, Final
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import Response
 
 from cloud.deps import HubDep
 from domain.errors import NotFound
 from domain.registry import REGISTRY
 from sync_protocol import snapshot
+from sync_protocol.hlc import system_ms
+from sync_protocol.node_proof import HEADER, check_node_proof
 from sync_protocol.signing import NodeKey
 from sync_protocol.store import ReplicaStore
 from web_ui.errors import error_responses
@@ -78,7 +80,7 @@ SeqQuery = Annotated[
             "the hub's Ed25519 signature",
             "content": {snapshot.MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
         },
-        **error_responses(404, 422),
+        **error_responses(401, 403, 404, 422),
     },
 )
 def get_node_snapshot(
@@ -89,7 +91,24 @@ def get_node_snapshot(
     ],
     hub_seq: SeqQuery = 0,
     own_seq: SeqQuery = 0,
+    proof: Annotated[
+        str | None,
+        Header(
+            alias=HEADER,
+            max_length=200,
+            description="`<node>.<ms>.<signature>`: the node's Ed25519 signature over the "
+            "request line and time (sync_protocol/node_proof.py). A snapshot holds the "
+            "node's sales and its staff's PIN hashes: it goes to that node only",
+        ),
+    ] = None,
 ) -> Response:
+    check_node_proof(
+        proof,
+        hub.store.keyring(),
+        node_id=node_id,
+        request=snapshot.request_line(node_id, hub_seq=hub_seq, own_seq=own_seq),
+        now_ms=system_ms(),
+    )
     data = snapshot_for(hub.store, hub.key, node_id, hub_seq=hub_seq, own_seq=own_seq)
     return Response(
         content=data,

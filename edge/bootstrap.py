@@ -21,6 +21,9 @@ import httpx
 from edge.settings import EdgeSettings
 from sync_protocol import snapshot
 from sync_protocol.errors import ConfigurationError, SnapshotRejected, SyncError
+from sync_protocol.hlc import system_ms
+from sync_protocol.node_proof import HEADER, node_proof
+from sync_protocol.signing import NodeKey
 from sync_protocol.store import ReplicaStore
 from sync_protocol.store.compaction import NEEDS_SNAPSHOT_KEY, REBUILD_HOLD
 
@@ -48,6 +51,7 @@ def reason_to_start_over(ledger: ReplicaStore, behind_ops: int) -> str | None:
 
 def fetch_snapshot(
     hub_url: str,
+    key: NodeKey,
     node_id: str,
     held: dict[str, int],
     *,
@@ -58,8 +62,10 @@ def fetch_snapshot(
     checks them). Unreachable hub or an error answer: `SyncError`."""
     url = f"{hub_url.rstrip('/')}/api/sync/nodes/{node_id}/snapshot"
     params = {"hub_seq": held.get(HUB, 0), "own_seq": held.get(node_id, 0)}
+    asked = snapshot.request_line(node_id, **params)
+    proof = {HEADER: node_proof(key, node_id, asked, at_ms=system_ms())}
     try:
-        with httpx.stream("GET", url, params=params, timeout=timeout) as answer:
+        with httpx.stream("GET", url, params=params, headers=proof, timeout=timeout) as answer:
             if answer.status_code != 200:
                 answer.read()
                 raise SyncError(
@@ -98,8 +104,13 @@ def start_over(
                 "no hub_url configured: the node cannot fetch a snapshot",
                 message_zh="未配置总部地址（hub_url），无法获取快照",
             )
+        if ledger.key is None:
+            raise ConfigurationError(
+                "the ledger has no node key: it cannot prove itself to the hub",
+                message_zh="账本没有节点密钥，无法向总部证明身份",
+            )
         held = {origin: seq for origin, (seq, _) in ledger.head_links().items()}
-        data = fetch_snapshot(settings.hub_url, ledger.origin, held)
+        data = fetch_snapshot(settings.hub_url, ledger.key, ledger.origin, held)
     try:
         snap = snapshot.read(
             data,

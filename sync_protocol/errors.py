@@ -60,6 +60,14 @@ class SnapshotRejected(SyncError):
     catches up op by op instead."""
 
 
+class Unauthenticated(ShopfloorError):
+    """The request names no one this side knows (no or a bad login, token or proof)."""
+
+
+class Forbidden(ShopfloorError):
+    """The one who asked is known but may not do this."""
+
+
 class ConfigurationError(ShopfloorError):
     """The node or hub is configured wrongly; correct the setting and restart."""
 

@@ -72,6 +72,11 @@ INSTALLED_KEY = "snapshot"
 MEDIA_TYPE = "application/vnd.shopfloor.snapshot"
 
 
+def request_line(node: str, *, hub_seq: int, own_seq: int) -> str:
+    """What a node signs to ask for its snapshot (`sync_protocol.node_proof`)."""
+    return f"GET /api/sync/nodes/{node}/snapshot?hub_seq={hub_seq}&own_seq={own_seq}"
+
+
 @dataclass(frozen=True)
 class HeadAt:
     seq: int

@@ -32,6 +32,8 @@ STATUS_BY_ERROR: Final[dict[str, int]] = {
     "Conflict": 409,
     "BusinessRuleError": 422,
     "SyncError": 400,
+    "Unauthenticated": 401,
+    "Forbidden": 403,
     "NodeNotReady": 503,
     "StorageFull": 507,
 }
@@ -74,6 +76,8 @@ def error_body(exc: BaseException) -> dict[str, str]:
 
 _DESCRIPTIONS: Final[dict[int, str]] = {
     400: "the body cannot be read (not UTF-8), or a sync message is malformed",
+    401: "no valid login, token or signed proof came with the request",
+    403: "the one who asked may not do this",
     404: "the item, node or record named does not exist",
     409: "the request clashes with what is recorded (an idempotency key reused)",
     413: f"the request body is over {MAX_BODY_BYTES} bytes",

@@ -1,7 +1,7 @@
 """The node fetches the hub's snapshot over the hub's HTTP API (served for real) and
 starts over from it: by hand (`edge.bootstrap.start_over`) and by itself (the upkeep
-thread), only when it is new or very stale. The route answers 404 and 422 in the
-`ErrorOut` shape, and the hub keeps every op."""
+thread), only when it is new or very stale. The route hands a snapshot only to its node
+(signed proof), answers errors in the `ErrorOut` shape, and the hub keeps every op."""
 
 from __future__ import annotations
 
@@ -25,6 +25,9 @@ from edge.settings import EdgeSettings
 from edge.upkeep import Upkeep
 from sync_protocol import snapshot
 from sync_protocol.errors import ConfigurationError, SnapshotRejected
+from sync_protocol.hlc import system_ms
+from sync_protocol.node_proof import HEADER, node_proof
+from sync_protocol.signing import NodeKey
 from sync_protocol.store.compaction import Retention, compact, floors
 from tests.support.serving import serving
 from tests.sync.star import HUB, Star, projections, sell, set_price
@@ -165,15 +168,66 @@ def test_without_a_hub_url_a_node_cannot_start_over(served: Served, tmp_path: Pa
         node.close()
 
 
-def test_the_route_answers_unknown_nodes_and_bad_input_as_errors(served: Served) -> None:
-    with httpx.Client(base_url=served.url, timeout=30) as client:
-        missing = client.get("/api/sync/nodes/store-404/snapshot")
-        assert missing.status_code == 404
-        assert set(missing.json()) >= {"error", "message", "message_zh"}
-        assert client.get("/api/sync/nodes/cloud/snapshot").status_code == 404
-        assert client.get("/api/sync/nodes/BAD_ID/snapshot").status_code == 422
-        bad_seq = client.get("/api/sync/nodes/store-1/snapshot", params={"hub_seq": -1})
-        assert bad_seq.status_code == 422
+def proof_for(key: NodeKey, node: str, *, at_ms: int | None = None, **seqs: int) -> dict[str, str]:
+    asked = snapshot.request_line(
+        node, hub_seq=seqs.get("hub_seq", 0), own_seq=seqs.get("own_seq", 0)
+    )
+    return {HEADER: node_proof(key, node, asked, at_ms=system_ms() if at_ms is None else at_ms)}
+
+
+def test_the_route_answers_bad_input_as_errors(served: Served, tmp_path: Path) -> None:
+    node = node_of(served, tmp_path)
+    try:
+        with httpx.Client(base_url=served.url, timeout=30) as client:
+            assert client.get("/api/sync/nodes/BAD_ID/snapshot").status_code == 422
+            bad_seq = client.get("/api/sync/nodes/store-1/snapshot", params={"hub_seq": -1})
+            assert bad_seq.status_code == 422
+            mine = client.get(
+                "/api/sync/nodes/store-1/snapshot", headers=proof_for(node.key, "store-1")
+            )
+            assert mine.status_code == 200
+    finally:
+        node.close()
+
+
+def test_a_snapshot_goes_only_to_its_node(served: Served, tmp_path: Path) -> None:
+    node = node_of(served, tmp_path)
+    other = NodeKey.generate()
+    enroll_node(served.hub.store, "store-2", other.public_b64)
+    url = "/api/sync/nodes/store-1/snapshot"
+    try:
+        with httpx.Client(base_url=served.url, timeout=30) as client:
+            anonymous = client.get(url)
+            assert anonymous.status_code == 401
+            assert anonymous.json()["message_zh"] == "请求缺少节点签名证明"
+            assert client.get(url, headers=proof_for(other, "store-1")).status_code == 401
+            assert client.get(url, headers=proof_for(other, "store-2")).status_code == 401
+            stolen = proof_for(other, "store-2")  # a real proof, for another node's data
+            forged = {HEADER: stolen[HEADER].replace("store-2", "store-1", 1)}
+            assert client.get(url, headers=forged).status_code == 401
+            theirs = client.get(
+                "/api/sync/nodes/store-2/snapshot", headers=proof_for(node.key, "store-1")
+            )
+            assert theirs.status_code == 401  # signed for another request line
+            asking_for_theirs = {
+                HEADER: node_proof(
+                    node.key,
+                    "store-1",
+                    snapshot.request_line("store-2", hub_seq=0, own_seq=0),
+                    at_ms=system_ms(),
+                )
+            }
+            assert (
+                client.get(
+                    "/api/sync/nodes/store-2/snapshot", headers=asking_for_theirs
+                ).status_code
+                == 403
+            )
+            stale = proof_for(node.key, "store-1", at_ms=system_ms() - 10 * 60_000)
+            assert client.get(url, headers=stale).status_code == 401
+            assert client.get(url, headers={HEADER: "garbage"}).status_code == 401
+    finally:
+        node.close()
 
 
 def test_a_compacted_hub_is_impossible_the_archive_refuses(served: Served) -> None:
