@@ -26,7 +26,7 @@ from sync_protocol.registry import EMPTY, Area, Registry
 from sync_protocol.signing import NodeKey
 from sync_protocol.store import schema
 from sync_protocol.store.base import Prepared
-from sync_protocol.store.compaction import refuse_rebuild
+from sync_protocol.store.compaction import REBUILD_HOLD, refuse_rebuild
 from sync_protocol.store.dialect import insert_for
 from sync_protocol.store.group_commit import GroupCommit
 from sync_protocol.store.keys import KeyBook
@@ -133,10 +133,8 @@ class WriteTxn:
         """Record a new fact of this replica: validated, signed, stored and folded, in
         this transaction."""
         if self.store.local_writes_held is not None:
-            raise NodeNotReady(
-                f"local writes are held: {self.store.local_writes_held}",
-                message_zh="节点从备份恢复后正在与总部核对数据，请稍后再试",
-            )
+            held = self.store.local_writes_held
+            raise NodeNotReady(f"local writes are held: {held}", message_zh=_held_zh(held))
         key = self.store.key
         if key is None:
             raise ConfigurationError("this replica has no signing key; it cannot author ops")
@@ -659,6 +657,16 @@ class ReplicaStore(OpLog, PeerBook, KeyBook, Records):
                     return
                 only.project(conn, [op_of(r) for r in rows])
                 last = (rows[-1].origin, int(rows[-1].seq))
+
+
+def _held_zh(reason: str) -> str:
+    """What a cashier reads when the till may not write: whether to wait or fetch a
+    manager (a hold that a person must lift says so in its reason)."""
+    if "a person must decide" in reason:
+        return "节点从备份恢复，但总部持有的本节点数据有缺口无法补齐：须由店长处理后才能继续写入"
+    if reason == REBUILD_HOLD:
+        return "节点正在从总部快照重建数据，完成前暂停写入，请稍候"
+    return "节点从备份恢复后正在与总部核对数据，请稍后再试"
 
 
 def _wire(op: Op) -> str:

@@ -107,6 +107,16 @@ def test_a_restored_node_held_past_a_gap_says_a_person_must_decide(
     assert "up to seq 4" in incident["reason"] and "A person must decide" in incident["reason"]
 
 
+def test_a_till_held_for_a_person_tells_the_cashier_to_fetch_the_manager(
+    world: tuple[ReplicaStore, ReplicaStore, ReplicaStore],
+) -> None:
+    hub, _, node = world
+    sync(hub, node)
+    with pytest.raises(NodeNotReady) as held:
+        receive(node, "A", 30)
+    assert "须由店长处理" in held.value.message_zh and "请稍后再试" not in held.value.message_zh
+
+
 def test_a_restored_node_that_can_fill_the_gap_resumes_above_everything_the_hub_holds(
     world: tuple[ReplicaStore, ReplicaStore, ReplicaStore],
 ) -> None:
