@@ -4,11 +4,11 @@ order and duplication of the same ops gives the same tables."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, select, tuple_
+from sqlalchemy import Connection
 
+from domain.registers import fold_registers
 from domain.staff.kinds import MEMBER_SET, PIN_ACCEPTED, PIN_FAILED, UNLOCKED
 from domain.staff.rules import HUB
 from domain.staff.tables import staff_fields as sf
@@ -25,46 +25,8 @@ def apply(conn: Connection, ops: Sequence[Op]) -> None:
 
 
 def _fold_accounts(conn: Connection, ops: Sequence[Op]) -> None:
-    winners: dict[tuple[str, str], tuple[tuple[int, str], object]] = {}
-    for op in ops:
-        stamp = (op.hlc, op.origin)
-        for name, value in op.body["fields"].items():
-            key = (str(op.body["staff_id"]), name)
-            if key not in winners or stamp > winners[key][0]:
-                winners[key] = (stamp, value)
-    if not winners:
-        return
-    existing = {
-        (r.staff_id, r.field): (r.hlc, r.origin)
-        for r in conn.execute(
-            select(sf.c.staff_id, sf.c.field, sf.c.hlc, sf.c.origin).where(
-                tuple_(sf.c.staff_id, sf.c.field).in_(list(winners))
-            )
-        )
-    }
-    rows = [
-        {
-            "staff_id": sid,
-            "field": name,
-            "value": json.dumps(value, ensure_ascii=False),
-            "hlc": stamp[0],
-            "origin": stamp[1],
-        }
-        for (sid, name), (stamp, value) in sorted(winners.items())
-        if (sid, name) not in existing or stamp > existing[(sid, name)]
-    ]
-    if not rows:
-        return
-    stmt = insert_for(conn.dialect.name, sf)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["staff_id", "field"],
-        set_={
-            "value": stmt.excluded.value,
-            "hlc": stmt.excluded.hlc,
-            "origin": stmt.excluded.origin,
-        },
-    )
-    conn.execute(stmt, rows)
+    writes = ((str(op.body["staff_id"]), op.body["fields"], (op.hlc, op.origin)) for op in ops)
+    fold_registers(conn, sf, "staff_id", writes)
 
 
 def _fold_failures(conn: Connection, ops: Sequence[Op]) -> None:
