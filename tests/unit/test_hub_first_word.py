@@ -26,7 +26,10 @@ def sealed_hello(key: NodeKey, counter: int) -> bytes:
 
 def test_a_forged_first_word_leaves_the_nodes_session_as_it_was(tmp_path: Path) -> None:
     hub = ReplicaStore(
-        f"sqlite:///{tmp_path}/hub.db", origin="cloud", key=NodeKey.generate(), registry=HUB_REGISTRY
+        f"sqlite:///{tmp_path}/hub.db",
+        origin="cloud",
+        key=NodeKey.generate(),
+        registry=HUB_REGISTRY,
     )
     node_key = NodeKey.generate()
     hub.enroll(NODE, node_key.public_b64, label=NODE)
