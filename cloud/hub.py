@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from cloud.ingest import HubIngest
 from cloud.settings import HubSettings
 from cloud.workers.area import HUB_REGISTRY
+from sync_protocol.origins import HUB
 from sync_protocol.signing import NodeKey
 from sync_protocol.store import ReplicaStore
 from sync_protocol.store.compaction import mark_archive
-
-HUB = "cloud"
 
 
 @dataclass

@@ -39,6 +39,7 @@ from cloud.workers.area import AREA as WORKERS_AREA
 from cloud.workers.leases import LEASE_MS, Lease, LeaseBook
 from sync_protocol.errors import ConfigurationError, MalformedMessage, SignatureRejected
 from sync_protocol.messages import Ack, Hello, Message, Need, decode, encode
+from sync_protocol.origins import HUB
 from sync_protocol.presence import read_presence
 from sync_protocol.session import SessionConfig, SessionStats, SyncSession, only_from_origin
 from sync_protocol.store import ReplicaStore
@@ -70,7 +71,6 @@ from sync_protocol.transport.pump import LinkPump
 
 log = logging.getLogger(__name__)
 
-HUB = "cloud"
 
 GREET_AFTER = 1.0
 """Seconds a node may be online (its presence says so) without saying hello before the

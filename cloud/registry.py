@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.errors import BusinessRuleError
+from sync_protocol.origins import HUB
 from sync_protocol.store import ReplicaStore
-
-HUB = "cloud"
 
 
 @dataclass(frozen=True)

@@ -24,11 +24,11 @@ from domain.registry import REGISTRY
 from sync_protocol import snapshot
 from sync_protocol.hlc import system_ms
 from sync_protocol.node_proof import HEADER, check_node_proof
+from sync_protocol.origins import HUB
 from sync_protocol.signing import NodeKey
 from sync_protocol.store import ReplicaStore
 from web_ui.errors import error_responses
 
-HUB: Final = "cloud"
 MAX_SEQ: Final = 2**63 - 1
 NODE_ID: Final = r"^[a-z0-9][a-z0-9-]{0,47}$"
 

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from cloud.registry import HUB, enrolled_nodes
+from cloud.registry import enrolled_nodes
 from domain.catalog.queries import catalog as read_catalog
 from domain.stock.queries import stock_levels
+from sync_protocol.origins import HUB
 from sync_protocol.store import ReplicaStore
 
 

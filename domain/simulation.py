@@ -50,6 +50,7 @@ from sync_protocol.errors import MalformedMessage, NodeNotReady
 from sync_protocol.hlc import HybridClock
 from sync_protocol.messages import Ack, Control, Hello, Message, Need, OpsPage, decode, encode, seal
 from sync_protocol.ops import Op
+from sync_protocol.origins import HUB
 from sync_protocol.session import (
     REMEMBERED_PEER_SESSIONS,
     SessionConfig,
@@ -61,7 +62,6 @@ from sync_protocol.signing import NodeKey
 from sync_protocol.store import ReplicaStore, schema
 from sync_protocol.transport.memory import Faults, MemoryNetwork
 
-HUB = "cloud"
 SKUS = ("6901234567890", "6909876543210", "6920000000017")
 SIM_CONFIG = SessionConfig(page_ops=25, page_bytes=64_000, resend_after=1.0, heartbeat_every=3.0)
 T0 = 1_700_000_000.0

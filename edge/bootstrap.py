@@ -23,13 +23,13 @@ from sync_protocol import snapshot
 from sync_protocol.errors import ConfigurationError, SnapshotRejected, SyncError
 from sync_protocol.hlc import system_ms
 from sync_protocol.node_proof import HEADER, node_proof
+from sync_protocol.origins import HUB
 from sync_protocol.signing import NodeKey
 from sync_protocol.store import ReplicaStore
 from sync_protocol.store.compaction import NEEDS_SNAPSHOT_KEY, REBUILD_HOLD
 
 log = logging.getLogger(__name__)
 
-HUB = "cloud"
 FETCH_TIMEOUT_S = 120.0
 
 

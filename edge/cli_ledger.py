@@ -56,8 +56,8 @@ def register(cmds: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
 
 
 def _compact(args: argparse.Namespace) -> int:
-    from edge.bootstrap import HUB
     from edge.upkeep import retention_of
+    from sync_protocol.origins import HUB
     from sync_protocol.store.compaction import compact, floors, plan
 
     settings = EdgeSettings.load(**given_flags(args, EdgeSettings))

@@ -11,13 +11,12 @@ from edge.backup import clear_restored, was_restored
 from edge.settings import EdgeSettings
 from edge.sync_agent import SyncAgent
 from edge.upkeep import Upkeep
+from sync_protocol.origins import HUB
 from sync_protocol.signing import NodeKey
 from sync_protocol.store import ReplicaStore
 from sync_protocol.store.compaction import hold_if_needs_snapshot
 
 log = logging.getLogger(__name__)
-
-HUB = "cloud"
 
 
 @dataclass

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from sync_protocol.errors import MalformedMessage
 from sync_protocol.messages import Ack, Message, decode, encode
+from sync_protocol.origins import HUB
 from sync_protocol.presence import State, presence
 from sync_protocol.session import SessionConfig, SyncSession, only_from
 from sync_protocol.store import ReplicaStore
@@ -31,8 +32,6 @@ from sync_protocol.transport.mqtt import (
 from sync_protocol.transport.pump import LinkPump
 
 log = logging.getLogger(__name__)
-
-HUB = "cloud"
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,10 @@ import threading
 import time
 from collections.abc import Callable
 
-from edge.bootstrap import HUB, reason_to_start_over, start_over
+from edge.bootstrap import reason_to_start_over, start_over
 from edge.settings import EdgeSettings
 from sync_protocol.errors import ShopfloorError, SnapshotRejected
+from sync_protocol.origins import HUB
 from sync_protocol.store import ReplicaStore
 from sync_protocol.store.compaction import CompactionReport, Retention, compact
 

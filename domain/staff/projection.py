@@ -10,11 +10,11 @@ from sqlalchemy import Connection
 
 from domain.registers import fold_registers
 from domain.staff.kinds import MEMBER_SET, PIN_ACCEPTED, PIN_FAILED, UNLOCKED
-from domain.staff.rules import HUB
 from domain.staff.tables import staff_fields as sf
 from domain.staff.tables import staff_pin_failures as spf
 from domain.staff.tables import staff_resets as sr
 from sync_protocol.ops import Op
+from sync_protocol.origins import HUB
 from sync_protocol.store.dialect import insert_for
 
 

@@ -22,8 +22,8 @@ from domain.staff.kinds import MEMBER_SET, PIN_ACCEPTED, PIN_FAILED, UNLOCKED
 from sync_protocol.hlc import wall_ms_of
 from sync_protocol.merge import RegisterValue, lww_assign, stamp_of, unique
 from sync_protocol.ops import Op
+from sync_protocol.origins import HUB
 
-HUB: Final = "cloud"
 BACKOFF_AFTER: Final = 5
 LOCK_AFTER: Final = 20
 BACKOFF_FIRST_MS: Final = 30_000

@@ -17,10 +17,11 @@ import time
 import pytest
 
 from sync_protocol.messages import decode
+from sync_protocol.origins import HUB
 from sync_protocol.session import SyncSession, only_from_origin
 from tests.bench.baselines import bulk_insert_seconds, op_rows
 from tests.bench.report import Rate, Results, Row, Sample, Table, interleave
-from tests.bench.workload import HUB, PAGE_OPS, EdgeHistory, FreshDatabases, open_hub
+from tests.bench.workload import PAGE_OPS, EdgeHistory, FreshDatabases, open_hub
 
 ROUNDS = 3
 PAGES = 5

@@ -31,11 +31,12 @@ from cloud.ingest import HubIngest
 from cloud.workers.area import HUB_REGISTRY
 from domain.registry import REGISTRY
 from edge.sync_agent import SyncAgent
+from sync_protocol.origins import HUB
 from sync_protocol.signing import NodeKey
 from sync_protocol.store import ReplicaStore, schema
 from sync_protocol.transport.mqtt import BrokerAddress
 from tests.bench.report import Rate, Results, Row, Table, interleave
-from tests.bench.workload import HUB, sale_ops
+from tests.bench.workload import sale_ops
 from tests.support import postgres
 from tests.support.broker import BrokerProcess
 

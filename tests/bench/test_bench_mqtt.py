@@ -27,6 +27,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from cloud.ingest import HubIngest
 from domain.registry import REGISTRY
 from edge.sync_agent import SyncAgent
+from sync_protocol.origins import HUB
 from sync_protocol.presence import presence
 from sync_protocol.session import SessionConfig
 from sync_protocol.signing import NodeKey
@@ -35,7 +36,7 @@ from sync_protocol.topics import NodeTopics
 from sync_protocol.transport.mqtt import BrokerAddress, ProtocolName
 from tests.bench.baselines import PahoCarriage
 from tests.bench.report import Rate, Results, Row, Table, interleave
-from tests.bench.workload import HUB, PAGE_OPS, EdgeHistory, open_hub
+from tests.bench.workload import PAGE_OPS, EdgeHistory, open_hub
 from tests.support.broker import BrokerProcess
 
 N_OPS = 20_000

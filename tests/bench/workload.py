@@ -14,12 +14,12 @@ from sync_protocol.hlc import HybridClock
 from sync_protocol.ids import new_id
 from sync_protocol.messages import OpsPage, encode
 from sync_protocol.ops import Op
+from sync_protocol.origins import HUB
 from sync_protocol.session import SessionConfig
 from sync_protocol.signing import NodeKey
 from sync_protocol.store import ReplicaStore
 from tests.support import postgres
 
-HUB = "cloud"
 STORE = "store-1"
 SKU = "6902538005141"
 PAGE_OPS = SessionConfig().page_ops

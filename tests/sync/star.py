@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from domain.registry import REGISTRY
 from sync_protocol.messages import Message, decode, encode
+from sync_protocol.origins import HUB
 from sync_protocol.session import SessionConfig, SyncSession, only_from, only_from_origin
 from sync_protocol.store import ReplicaStore
 
-HUB = "cloud"
 # Small pages, peer state saved at once: a test sees what a long-running node would.
 CONFIG = SessionConfig(page_ops=50, window_pages=4, save_peer_every=0.0)
 

@@ -18,10 +18,11 @@ from domain.registry import REGISTRY
 from sync_protocol.errors import ConfigurationError
 from sync_protocol.hlc import system_ms
 from sync_protocol.messages import Hello, seal
+from sync_protocol.origins import HUB
 from sync_protocol.signing import NodeKey
 from sync_protocol.store import ReplicaStore
 from sync_protocol.store.compaction import DAY_MS, Retention, compact, floors, mark_archive
-from tests.sync.star import HUB, Star, projections, sell, set_price
+from tests.sync.star import Star, projections, sell, set_price
 
 NOW_ONLY = Retention(keep_days=0)  # everything acknowledged may go
 

@@ -26,12 +26,12 @@ from sqlalchemy import event
 from domain.registry import REGISTRY
 from sync_protocol.hlc import HybridClock
 from sync_protocol.messages import Ack, Control, Hello, Message, OpsPage, decode, encode, seal
+from sync_protocol.origins import HUB
 from sync_protocol.session import SessionConfig, SyncSession, only_from, only_from_origin
 from sync_protocol.signing import NodeKey
 from sync_protocol.store import ReplicaStore
 from tests.sync.replicas import receive
 
-HUB = "cloud"
 CONFIG = SessionConfig()  # production timings: heartbeat 15 s, peer state saved each 1 s
 TICK = 0.1  # the hub ingest's tick
 BUSY = 3

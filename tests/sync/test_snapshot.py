@@ -18,10 +18,11 @@ from edge.bootstrap import reason_to_start_over
 from sync_protocol import snapshot
 from sync_protocol.errors import NodeNotReady, SnapshotRejected
 from sync_protocol.messages import Hello, seal
+from sync_protocol.origins import HUB
 from sync_protocol.signing import NodeKey
 from sync_protocol.store import ReplicaStore
 from sync_protocol.store.compaction import REBUILD_HOLD, Retention, compact, floors, mark_archive
-from tests.sync.star import HUB, Star, projections, sell, set_price
+from tests.sync.star import Star, projections, sell, set_price
 
 
 @dataclass

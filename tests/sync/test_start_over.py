@@ -27,10 +27,11 @@ from sync_protocol import snapshot
 from sync_protocol.errors import ConfigurationError, SnapshotRejected
 from sync_protocol.hlc import system_ms
 from sync_protocol.node_proof import HEADER, node_proof
+from sync_protocol.origins import HUB
 from sync_protocol.signing import NodeKey
 from sync_protocol.store.compaction import Retention, compact, floors
 from tests.support.serving import serving
-from tests.sync.star import HUB, Star, projections, sell, set_price
+from tests.sync.star import Star, projections, sell, set_price
 
 
 @dataclass
