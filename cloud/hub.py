@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cloud.ingest import HubIngest
+from cloud.schema import HUB_REGISTRY
 from cloud.settings import HubSettings
-from cloud.workers.area import HUB_REGISTRY
 from sync_protocol.origins import HUB
 from sync_protocol.signing import NodeKey
 from sync_protocol.store import ReplicaStore

@@ -35,7 +35,7 @@ import time
 from collections import deque
 from dataclasses import fields
 
-from cloud.workers.area import AREA as WORKERS_AREA
+from cloud.schema import WORKERS
 from cloud.workers.leases import LEASE_MS, Lease, LeaseBook
 from sync_protocol.errors import ConfigurationError, MalformedMessage, SignatureRejected
 from sync_protocol.messages import Ack, Hello, Message, Need, decode, encode
@@ -111,10 +111,10 @@ class HubIngest:
         config: SessionConfig | None = None,
         lease_ms: int = LEASE_MS,
     ) -> None:
-        if WORKERS_AREA not in store.registry.areas:
+        if WORKERS not in store.registry.areas:
             raise ConfigurationError(
                 "the hub ingest keeps session leases: open the hub's store with "
-                "cloud.workers.area.HUB_REGISTRY",
+                "cloud.schema.HUB_REGISTRY",
                 message_zh="总部接入需要会话租约表：请用 HUB_REGISTRY 打开总部数据库",
             )
         self.store = store

@@ -28,7 +28,7 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from cloud.ingest import HubIngest
-from cloud.workers.area import HUB_REGISTRY
+from cloud.schema import HUB_REGISTRY
 from domain.registry import REGISTRY
 from edge.sync_agent import SyncAgent
 from sync_protocol.origins import HUB

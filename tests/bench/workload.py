@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cloud.workers.area import HUB_REGISTRY
+from cloud.schema import HUB_REGISTRY
 from sync_protocol.chain import GENESIS, chain_of, proof_bytes
 from sync_protocol.hlc import HybridClock
 from sync_protocol.ids import new_id

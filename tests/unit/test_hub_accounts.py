@@ -23,8 +23,8 @@ from cloud.accounts.users import (
     create_user,
     set_user,
 )
+from cloud.schema import HUB_REGISTRY
 from cloud.settings import HubSettings
-from cloud.workers.area import HUB_REGISTRY
 from domain.errors import BusinessRuleError, Conflict, NotFound
 from shopfloor_cli.main import main
 from sync_protocol.signing import NodeKey

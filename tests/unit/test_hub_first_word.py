@@ -9,7 +9,7 @@ import secrets
 from pathlib import Path
 
 from cloud.ingest import HubIngest
-from cloud.workers.area import HUB_REGISTRY
+from cloud.schema import HUB_REGISTRY
 from sync_protocol.messages import Hello, encode, seal
 from sync_protocol.signing import NodeKey
 from sync_protocol.store import ReplicaStore

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from cloud.workers.area import HUB_REGISTRY
+from cloud.schema import HUB_REGISTRY
 from cloud.workers.leases import LeaseBook
 from sync_protocol.store import ReplicaStore
 

@@ -4,7 +4,7 @@ Revision ID: accounts_0001
 Revises:
 Create Date: 2026-12-03
 
-Hub-only: the hub's store registers the `accounts` area (cloud/workers/area.py's
+Hub-only: the hub's store registers the `accounts` area (cloud/schema.py's
 HUB_REGISTRY), a node's ledger never does.
 """
 
