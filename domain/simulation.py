@@ -119,6 +119,7 @@ class _Replica:
     incarnation: int = 0
     backup: Path | None = None
     hand_copied: bool = False  # its ledger came back from a copy, without the hold
+    line: int = 0  # which history its ops continue: +1 at every restore
     restored_marker: bool = False  # edge/backup's RESTORED marker: boot held
     write_after_resume: int = 0
 
@@ -131,6 +132,7 @@ class _Replica:
 class _Commit:
     sig: str
     hand_copied: bool
+    line: int  # the writer's history (`_Replica.line`) it was signed in
 
 
 @dataclass(frozen=True)
@@ -288,6 +290,7 @@ class SimWorld:
         else:
             r.write_after_resume = self.rng.randint(1, 4)  # at once: it was never held
         r.restored_marker, r.hand_copied = hold, not hold
+        r.line += 1
         self._boot(name)
 
     def hub_restart(self) -> None:
@@ -433,7 +436,7 @@ class SimWorld:
             return False
         if held is not None:
             self.problems.append(f"{name} wrote {op.origin}/{op.seq} while held ({held})")
-        self.commits.setdefault(op.id, []).append(_Commit(_sig(op), r.hand_copied))
+        self.commits.setdefault(op.id, []).append(_Commit(_sig(op), r.hand_copied, r.line))
         self.ops_written += 1
         if name == HUB:
             for node, session in self.hub_sessions.items():
@@ -521,14 +524,26 @@ class SimWorld:
     # --- checking ------------------------------------------------------------------------
 
     def _conflicts(self) -> dict[tuple[str, int], list[_Commit]]:
-        """(origin, seq) under which two different ops were committed, both still held
-        somewhere (not destroyed by a restore before anyone else had them)."""
+        """(origin, seq) under which two different ops were committed whose histories
+        both live on: each op is still held somewhere, or a later op of its own history
+        is (an op held past a gap vouches, by its chain link, for the one before it even
+        when a restore destroyed that one)."""
         out: dict[tuple[str, int], list[_Commit]] = {}
         for (origin, seq), commits in self.commits.items():
-            alive = [c for c in commits if (origin, seq, c.sig) not in self.discarded]
+            alive = [c for c in commits if self._lives_on(origin, seq, c)]
             if len({c.sig for c in alive}) > 1:
                 out[(origin, seq)] = alive
         return out
+
+    def _lives_on(self, origin: str, seq: int, commit: _Commit) -> bool:
+        if (origin, seq, commit.sig) not in self.discarded:
+            return True
+        return any(
+            later.line == commit.line and (origin, s, later.sig) not in self.discarded
+            for (o, s), cs in self.commits.items()
+            if o == origin and s > seq
+            for later in cs
+        )
 
     def _stores(self) -> dict[str, ReplicaStore]:
         return {r.name: r.live() for r in [self.hub, *self.nodes.values()]}

@@ -360,7 +360,9 @@ class SyncSession:
         if head >= max(peer_head, past_gap):
             self.replica.local_writes_held = None
             return True
-        if past_gap > head and head <= peer_head:
+        # A gap only while the peer's past-gap top is above its head: the tops of
+        # earlier words stay in `fresh_peer_past_gaps` after the gap has filled.
+        if past_gap > peer_head >= head:
             self._hold_for_a_person(peer_head + 1, past_gap, now)
         return False
 

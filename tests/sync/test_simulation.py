@@ -164,3 +164,30 @@ def test_a_restore_over_a_gap_nobody_can_fill_is_held_for_a_person(seed: int) ->
     report = run(seed)
     assert report.events["restores_over_a_gap"] and report.events["holds_kept_for_a_person"]
     assert report.converged, f"replay: shopfloor sim --seed {seed}: {report.problems}"
+
+
+@pytest.mark.parametrize("seed", [11261, 11419, 13289])
+def test_a_hand_copied_ledger_that_rewrites_a_seq_the_hub_holds_a_successor_of_is_flagged(
+    seed: int,
+) -> None:
+    """Seeds of the slow suite (2 nodes, 6 writes): a hand-copied ledger writes anew a seq
+    whose lost op the hub vouches for only by the chain link of an op held past a gap;
+    the two histories are an equivocation, and the hub flags it."""
+    report = run(seed, nodes=2, writes=6)
+    assert report.events["restores_hand_copied"]
+    assert report.converged, (
+        f"replay: shopfloor sim --seed {seed} --nodes 2 --writes 6: {report.problems}"
+    )
+
+
+@pytest.mark.parametrize("seed", [12651, 13298])
+def test_a_gap_the_hub_has_filled_since_does_not_hold_a_restored_node_for_a_person(
+    seed: int,
+) -> None:
+    """Seeds of the slow suite: the hub's word once said it held the node's ops past a
+    gap, later ones that the gap filled; the node catches up and writes again."""
+    report = run(seed, nodes=2, writes=6)
+    assert report.events["restores_over_a_gap"] and not report.events["holds_kept_for_a_person"]
+    assert report.converged, (
+        f"replay: shopfloor sim --seed {seed} --nodes 2 --writes 6: {report.problems}"
+    )
