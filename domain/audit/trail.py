@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, and_, or_, select
 
 from sync_protocol.hlc import pack, wall_ms_of
 from sync_protocol.ops import Op
@@ -131,14 +131,28 @@ def _candidates(
         stmt = stmt.where(o.c.hlc >= pack(since_ms, 0))
     if until_ms is not None:
         stmt = stmt.where(o.c.hlc < pack(until_ms, 0))
-    order = (o.c.hlc.desc(), o.c.origin, o.c.seq.desc())
-    offset = 0
-    while True:  # in chunks: a filter in Python may skip most of the rows
-        rows = conn.execute(stmt.order_by(*order).limit(_SCAN_CHUNK).offset(offset)).all()
+    stmt = stmt.order_by(o.c.hlc.desc(), o.c.origin, o.c.seq.desc()).limit(_SCAN_CHUNK)
+    page = stmt
+    # In chunks (a filter in Python may skip most of the rows), each from the key where
+    # the last one ended: no chunk rereads the ones before it, and an op written between
+    # two chunks moves nothing (an offset would reread or skip one).
+    while True:
+        rows = conn.execute(page).all()
         yield from (op_of(r) for r in rows)
         if len(rows) < _SCAN_CHUNK:
             return
-        offset += _SCAN_CHUNK
+        last = rows[-1]
+        page = stmt.where(_after(int(last.hlc), str(last.origin), int(last.seq)))
+
+
+def _after(hlc: int, origin: str, seq: int) -> ColumnElement[bool]:
+    """The ops after (hlc, origin, seq) in the trail's order: hlc down, then origin up,
+    then seq down. `hlc <= :hlc` on its own lets the index start there."""
+    o = schema.ops
+    return and_(
+        o.c.hlc <= hlc,
+        or_(o.c.hlc < hlc, o.c.origin > origin, and_(o.c.origin == origin, o.c.seq < seq)),
+    )
 
 
 CSV_HEADER: Final = (

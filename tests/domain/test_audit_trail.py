@@ -7,9 +7,11 @@ import csv
 import io
 
 import pytest
+from sqlalchemy import Select, event
 
 from cloud.services.catalog import set_catalog_item
 from cloud.services.staff import create_staff
+from domain.audit import trail as trail_module
 from domain.audit.trail import CSV_HEADER, audit_csv, audit_trail
 from domain.catalog.kinds import ItemFields
 from edge.services.staff import PinRefused, log_in, unlock
@@ -106,3 +108,37 @@ def test_the_csv_opens_in_excel_with_chinese_headers(hub: ReplicaStore) -> None:
     rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
     assert tuple(rows[0]) == CSV_HEADER and len(rows) == 9
     assert rows[1][1:5] == ["c001", "stock_adjusted", "COLA-330", "store-1"]
+
+
+def test_a_trail_longer_than_a_page_reads_as_in_one_page(
+    hub: ReplicaStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with hub.read() as conn:
+        whole = audit_trail(conn)
+    monkeypatch.setattr(trail_module, "_SCAN_CHUNK", 3)
+    with hub.read() as conn:
+        assert audit_trail(conn) == whole
+
+
+def test_an_op_written_while_the_trail_is_read_skips_and_repeats_nothing(
+    hub: ReplicaStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL each page sees what was committed before it (read committed): a
+    page counted by offset would read one entry twice after a newer op came in."""
+    with hub.read() as conn:
+        before = audit_trail(conn)
+    monkeypatch.setattr(trail_module, "_SCAN_CHUNK", 3)
+    pages: list[object] = []
+
+    def a_price_changes_after_the_first_page(_conn: object, statement: object, *_: object) -> None:
+        if isinstance(statement, Select):
+            pages.append(statement)
+            if len(pages) == 1:
+                set_catalog_item(hub, "COLA-330", ItemFields(price_fen=360), "ops.zhang")
+
+    with hub.read() as conn:
+        event.listen(conn, "after_execute", a_price_changes_after_the_first_page)
+        during = audit_trail(conn)
+    assert len(pages) > 1  # the write came between pages
+    # The new change is newer than where the reading began: the trail as it was, each once.
+    assert during == before
