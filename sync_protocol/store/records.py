@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import Connection, and_, select, update
 
 from sync_protocol.hlc import system_ms
 from sync_protocol.store import schema
@@ -34,6 +34,34 @@ class Records(StoreBase):
     ) -> None:
         """Note something refused or flagged. `kind` (default: the disposition) says
         which incidents are the same thing, to be counted in one row."""
+        with self._begin() as conn:
+            self._record_incident(
+                conn,
+                disposition=disposition,
+                reason=reason,
+                kind=kind,
+                peer=peer,
+                origin=origin,
+                seq=seq,
+                payload=payload,
+                at_ms=at_ms,
+            )
+
+    def _record_incident(
+        self,
+        conn: Connection,
+        *,
+        disposition: str,
+        reason: str,
+        kind: str | None = None,
+        peer: str | None = None,
+        origin: str | None = None,
+        seq: int | None = None,
+        payload: str | None = None,
+        at_ms: int | None = None,
+    ) -> None:
+        """`record_incident` in the caller's write transaction: the incident is stored
+        with the change it records, or neither is."""
         at = at_ms if at_ms is not None else system_ms()
         key = (kind or disposition)[:64]
         si = schema.sync_incidents
@@ -44,28 +72,27 @@ class Records(StoreBase):
             si.c.origin.is_(None) if origin is None else si.c.origin == origin,
             si.c.at_ms >= at - AGGREGATE_WITHIN_MS,
         )
-        with self._begin() as conn:
-            row = conn.execute(select(si.c.id).where(same).order_by(si.c.id.desc())).first()
-            if row is not None:
-                conn.execute(
-                    update(si).where(si.c.id == row.id).values(count=si.c.count + 1, last_ms=at)
-                )
-                return
+        row = conn.execute(select(si.c.id).where(same).order_by(si.c.id.desc())).first()
+        if row is not None:
             conn.execute(
-                si.insert(),
-                {
-                    "at_ms": at,
-                    "last_ms": at,
-                    "kind": key,
-                    "count": 1,
-                    "peer": peer,
-                    "origin": origin,
-                    "seq": seq,
-                    "disposition": disposition,
-                    "reason": reason[:2000],
-                    "payload": payload[:4000] if payload else None,
-                },
+                update(si).where(si.c.id == row.id).values(count=si.c.count + 1, last_ms=at)
             )
+            return
+        conn.execute(
+            si.insert(),
+            {
+                "at_ms": at,
+                "last_ms": at,
+                "kind": key,
+                "count": 1,
+                "peer": peer,
+                "origin": origin,
+                "seq": seq,
+                "disposition": disposition,
+                "reason": reason[:2000],
+                "payload": payload[:4000] if payload else None,
+            },
+        )
 
     def incidents(self, limit: int = 100) -> list[dict[str, Any]]:
         """The latest incidents first (by their latest occurrence)."""

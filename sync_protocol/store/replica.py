@@ -518,21 +518,23 @@ class ReplicaStore(OpLog, PeerBook, KeyBook, Records):
     def release_origin(self, origin: str, *, by: str, why: str) -> bool:
         """A person (`by`) has decided about an equivocating origin: apply its ops again
         (the ops already held stay; the other version is in the evidence, kept in the
-        incident that records the decision). False when it was not blocked."""
+        incident that records the decision). False when it was not blocked. The release
+        and its incident are one transaction: no release without its record."""
         b = schema.blocked_origins
         with self._begin() as conn:
             row = conn.execute(select(b).where(b.c.origin == origin)).first()
             if row is None:
                 return False
             conn.execute(delete(b).where(b.c.origin == origin))
-        self.record_incident(
-            kind="origin_released",
-            disposition="released",
-            origin=origin,
-            seq=int(row.seq),
-            reason=f"released by {by}: {why} (blocked for: {row.reason})",
-            payload=row.evidence,
-        )
+            self._record_incident(
+                conn,
+                kind="origin_released",
+                disposition="released",
+                origin=origin,
+                seq=int(row.seq),
+                reason=f"released by {by}: {why} (blocked for: {row.reason})",
+                payload=row.evidence,
+            )
         return True
 
     def _pending(self, conn: Connection, origin: str, above: int) -> dict[int, _Held]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from sqlalchemy import event
 
 from sync_protocol.errors import NodeNotReady
 from sync_protocol.signing import NodeKey
@@ -57,6 +58,29 @@ def test_a_blocked_origin_applies_nothing_more_until_released(
     assert hub.release_origin("store-1", by="manager Li", why="the hub's history stands")
     assert len(hub.apply(before.ops_range("store-1", 2, 2)).applied) == 1
     assert stock_of(hub) == {("A", "store-1"): 7}
+
+
+def test_a_release_whose_record_cannot_be_written_leaves_the_origin_blocked(
+    fork: tuple[ReplicaStore, ReplicaStore, ReplicaStore],
+) -> None:
+    hub, before, after = fork
+    hub.apply(before.all_ops())
+    hub.apply(after.ops_range("store-1", 1, 1))
+
+    def the_incident_write_fails(
+        _conn: object, _cursor: object, statement: str, *_: object
+    ) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO SYNC_INCIDENTS"):
+            raise RuntimeError("the process died here")
+
+    event.listen(hub.engine, "before_cursor_execute", the_incident_write_fails)
+    try:
+        with pytest.raises(RuntimeError, match="died"):
+            hub.release_origin("store-1", by="manager Li", why="the hub's history stands")
+    finally:
+        event.remove(hub.engine, "before_cursor_execute", the_incident_write_fails)
+    assert hub.is_blocked("store-1")  # no release without the record of who decided
+    assert not [i for i in hub.incidents() if i["kind"] == "origin_released"]
 
 
 def test_a_page_whose_history_differs_before_its_first_op_is_equivocation(
