@@ -92,14 +92,7 @@ def authenticate(engine: Engine, username: str, password: str, *, now_ms: int) -
     matched = password_matches(password, row.password_hash if row is not None else decoy_hash())
     if row is None or not row.active or not matched:
         if row is not None:
-            failures = int(row.failed_logins) + 1
-            wait = backoff_ms(failures)
-            with engine.begin() as conn:
-                conn.execute(
-                    update(u)
-                    .where(u.c.user_id == row.user_id)
-                    .values(failed_logins=failures, retry_at_ms=now_ms + wait if wait else None)
-                )
+            _count_a_failure(engine, str(row.user_id), now_ms=now_ms)
         raise LoginRefused("wrong username or password", message_zh="用户名或密码错误")
     if row.failed_logins:
         with engine.begin() as conn:
@@ -109,6 +102,22 @@ def authenticate(engine: Engine, username: str, password: str, *, now_ms: int) -
                 .values(failed_logins=0, retry_at_ms=None)
             )
     return user_from_row(row)
+
+
+def _count_a_failure(engine: Engine, user_id: str, *, now_ms: int) -> None:
+    """One more wrong password, counted by the database (`failed_logins + 1`: two tries
+    at once both count), and the back-off from the count it returns, in one transaction."""
+    u = hub_users
+    mine = u.c.user_id == user_id
+    with engine.begin() as conn:
+        failures = conn.execute(
+            update(u)
+            .where(mine)
+            .values(failed_logins=u.c.failed_logins + 1)
+            .returning(u.c.failed_logins)
+        ).scalar_one()
+        wait = backoff_ms(int(failures))
+        conn.execute(update(u).where(mine).values(retry_at_ms=now_ms + wait if wait else None))
 
 
 def change_password(engine: Engine, user_id: str, current: str, new: str, *, now_ms: int) -> None:

@@ -204,3 +204,30 @@ def test_create_admin_refuses_a_weak_password_in_both_languages(
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "10 to 128 characters" in err and "密码须为 10 至 128 个字符" in err
+
+
+def test_two_wrong_passwords_at_once_both_count_towards_the_back_off(
+    engine: Engine, admin: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fifth and sixth wrong passwords arrive together: each try reads the user
+    before the other has counted its failure, and still both count (60 s, not 30 s)."""
+    from cloud.accounts import users
+    from cloud.accounts.passwords import password_matches as checks
+
+    for i in range(4):
+        with pytest.raises(LoginRefused):
+            authenticate(engine, "li.admin", "not the password", now_ms=T0 + i)
+
+    def while_checking_another_try_comes_in(password: str, password_hash: str) -> bool:
+        monkeypatch.setattr(users, "password_matches", checks)
+        with pytest.raises(LoginRefused):
+            authenticate(engine, "li.admin", "also not the password", now_ms=T0 + 10)
+        return checks(password, password_hash)
+
+    monkeypatch.setattr(users, "password_matches", while_checking_another_try_comes_in)
+    with pytest.raises(LoginRefused):
+        authenticate(engine, "li.admin", "not the password", now_ms=T0 + 10)
+    with engine.connect() as conn:
+        assert conn.execute(select(hub_users.c.failed_logins)).scalar_one() == 6
+    with pytest.raises(LoginRefused, match="try again in 60 s"):
+        authenticate(engine, "li.admin", PASSWORD, now_ms=T0 + 11)
