@@ -191,44 +191,78 @@ def test_the_route_answers_bad_input_as_errors(served: Served, tmp_path: Path) -
         node.close()
 
 
-def test_a_snapshot_goes_only_to_its_node(served: Served, tmp_path: Path) -> None:
-    node = node_of(served, tmp_path)
-    other = NodeKey.generate()
-    enroll_node(served.hub.store, "store-2", other.public_b64)
-    url = "/api/sync/nodes/store-1/snapshot"
-    try:
-        with httpx.Client(base_url=served.url, timeout=30) as client:
-            anonymous = client.get(url)
-            assert anonymous.status_code == 401
-            assert anonymous.json()["message_zh"] == "请求缺少节点签名证明"
-            assert client.get(url, headers=proof_for(other, "store-1")).status_code == 401
-            assert client.get(url, headers=proof_for(other, "store-2")).status_code == 401
-            stolen = proof_for(other, "store-2")  # a real proof, for another node's data
-            forged = {HEADER: stolen[HEADER].replace("store-2", "store-1", 1)}
-            assert client.get(url, headers=forged).status_code == 401
-            theirs = client.get(
-                "/api/sync/nodes/store-2/snapshot", headers=proof_for(node.key, "store-1")
-            )
-            assert theirs.status_code == 401  # signed for another request line
-            asking_for_theirs = {
-                HEADER: node_proof(
-                    node.key,
-                    "store-1",
-                    snapshot.request_line("store-2", hub_seq=0, own_seq=0),
-                    at_ms=system_ms(),
-                )
-            }
-            assert (
-                client.get(
-                    "/api/sync/nodes/store-2/snapshot", headers=asking_for_theirs
-                ).status_code
-                == 403
-            )
-            stale = proof_for(node.key, "store-1", at_ms=system_ms() - 10 * 60_000)
-            assert client.get(url, headers=stale).status_code == 401
-            assert client.get(url, headers={HEADER: "garbage"}).status_code == 401
-    finally:
-        node.close()
+SNAPSHOT_OF_1 = "/api/sync/nodes/store-1/snapshot"
+SNAPSHOT_OF_2 = "/api/sync/nodes/store-2/snapshot"
+
+
+@dataclass
+class TwoNodes:
+    """A client of the served hub, and the keys of its two enrolled nodes."""
+
+    client: httpx.Client
+    store_1: NodeKey
+    store_2: NodeKey
+
+
+@pytest.fixture
+def two_nodes(served: Served) -> Iterator[TwoNodes]:
+    keys = {node: NodeKey.generate() for node in ("store-1", "store-2")}
+    for node, key in keys.items():
+        enroll_node(served.hub.store, node, key.public_b64)
+    with httpx.Client(base_url=served.url, timeout=30) as client:
+        yield TwoNodes(client, keys["store-1"], keys["store-2"])
+
+
+def test_a_snapshot_asked_for_without_a_proof_is_refused_in_chinese_too(
+    two_nodes: TwoNodes,
+) -> None:
+    anonymous = two_nodes.client.get(SNAPSHOT_OF_1)
+    assert anonymous.status_code == 401
+    assert anonymous.json()["message_zh"] == "请求缺少节点签名证明"
+
+
+def test_a_proof_signed_with_another_nodes_key_is_refused(two_nodes: TwoNodes) -> None:
+    wrong_key = proof_for(two_nodes.store_2, "store-1")
+    assert two_nodes.client.get(SNAPSHOT_OF_1, headers=wrong_key).status_code == 401
+
+
+def test_another_nodes_own_proof_does_not_open_this_nodes_snapshot(two_nodes: TwoNodes) -> None:
+    theirs = proof_for(two_nodes.store_2, "store-2")
+    assert two_nodes.client.get(SNAPSHOT_OF_1, headers=theirs).status_code == 401
+
+
+def test_a_proof_edited_to_name_another_node_is_refused(two_nodes: TwoNodes) -> None:
+    stolen = proof_for(two_nodes.store_2, "store-2")  # a real proof, for another node's data
+    forged = {HEADER: stolen[HEADER].replace("store-2", "store-1", 1)}
+    assert two_nodes.client.get(SNAPSHOT_OF_1, headers=forged).status_code == 401
+
+
+def test_a_proof_signed_for_another_request_line_is_refused(two_nodes: TwoNodes) -> None:
+    for_its_own = proof_for(two_nodes.store_1, "store-1")
+    assert two_nodes.client.get(SNAPSHOT_OF_2, headers=for_its_own).status_code == 401
+
+
+def test_a_node_proving_who_it_is_still_may_not_take_another_nodes_snapshot(
+    two_nodes: TwoNodes,
+) -> None:
+    asking_for_theirs = {
+        HEADER: node_proof(
+            two_nodes.store_1,
+            "store-1",
+            snapshot.request_line("store-2", hub_seq=0, own_seq=0),
+            at_ms=system_ms(),
+        )
+    }
+    assert two_nodes.client.get(SNAPSHOT_OF_2, headers=asking_for_theirs).status_code == 403
+
+
+def test_a_stale_proof_is_refused(two_nodes: TwoNodes) -> None:
+    stale = proof_for(two_nodes.store_1, "store-1", at_ms=system_ms() - 10 * 60_000)
+    assert two_nodes.client.get(SNAPSHOT_OF_1, headers=stale).status_code == 401
+
+
+def test_a_garbled_proof_is_refused(two_nodes: TwoNodes) -> None:
+    assert two_nodes.client.get(SNAPSHOT_OF_1, headers={HEADER: "garbage"}).status_code == 401
 
 
 def test_a_compacted_hub_is_impossible_the_archive_refuses(served: Served) -> None:
