@@ -19,6 +19,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from cloud.access import CatalogWriter, NodesReader, StockReader
 from cloud.deps import HubDep
 from cloud.services.catalog import set_catalog_item
 from cloud.views import consolidated_stock, node_rows
@@ -61,7 +62,11 @@ class CatalogItemIn(BaseModel):
         description="the fields to set; fields left out keep their values",
         examples=[{"name": "可口可乐 330ml", "price_fen": 350}],
     )
-    actor: Actor = "hq"
+    actor: Actor | None = Field(
+        default=None,
+        deprecated=True,
+        description="ignored: the op's actor is who the request is authenticated as",
+    )
 
     @field_validator("fields", mode="before")
     @classmethod
@@ -183,12 +188,12 @@ class IncidentOut(BaseModel):
 
 
 @router.get("/stock", response_model=StockOut, operation_id="consolidated_stock")
-def get_stock(hub: HubDep) -> StockOut:
+def get_stock(hub: HubDep, _: StockReader) -> StockOut:
     return StockOut.model_validate(consolidated_stock(hub.store))
 
 
 @router.get("/nodes", response_model=list[NodeOut], operation_id="nodes")
-def get_nodes(hub: HubDep) -> list[NodeOut]:
+def get_nodes(hub: HubDep, _: NodesReader) -> list[NodeOut]:
     return [
         NodeOut(**{**vars(row), "last_seen": row.last_seen.isoformat() if row.last_seen else None})
         for row in node_rows(hub.store)
@@ -204,20 +209,20 @@ def get_nodes(hub: HubDep) -> list[NodeOut]:
         **error_responses(400, 413, 422, 507),
     },
 )
-def post_catalog_item(body: CatalogItemIn, hub: HubDep) -> OpOut:
-    op = set_catalog_item(hub.store, body.sku, body.fields, body.actor)
+def post_catalog_item(body: CatalogItemIn, hub: HubDep, who: CatalogWriter) -> OpOut:
+    op = set_catalog_item(hub.store, body.sku, body.fields, who.actor)
     hub.ops_written()
     return OpOut(origin=op.origin, seq=op.seq)
 
 
 @router.get("/catalog", operation_id="catalog")
-def get_catalog(hub: HubDep) -> dict[str, dict[str, Any]]:
+def get_catalog(hub: HubDep, _: StockReader) -> dict[str, dict[str, Any]]:
     with hub.store.read() as conn:
         return read_catalog(conn)
 
 
 @router.get("/ingest", response_model=IngestOut, operation_id="ingest_state")
-def get_ingest(hub: HubDep) -> IngestOut:
+def get_ingest(hub: HubDep, _: NodesReader) -> IngestOut:
     stats = hub.ingest.stats() if hub.ingest is not None else {}
     return IngestOut(
         worker_id=hub.settings.worker_id,
@@ -235,6 +240,7 @@ def get_ingest(hub: HubDep) -> IngestOut:
 )
 def get_incidents(
     hub: HubDep,
+    _: NodesReader,
     limit: Annotated[
         int, Query(ge=1, le=MAX_INCIDENTS, description="newest first, at most this many")
     ] = 100,

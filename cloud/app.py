@@ -8,11 +8,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from cloud import api, pages, snapshots
+from cloud import api, login, pages, snapshots
+from cloud.access import HubGate
 from cloud.hub import Hub
 from cloud.settings import HubSettings
 from sync_protocol.errors import ShopfloorError
-from web_ui.mount import json_errors, mount_web_ui
+from web_ui.mount import PUBLIC_PATHS, json_errors, mount_web_ui
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -30,10 +31,19 @@ def create_app(settings: HubSettings, *, with_ingest: bool = True) -> FastAPI:
 
     app = FastAPI(title="Shopfloor hub", lifespan=lifespan)
     app.state.hub = hub
-    mount_web_ui(app, [TEMPLATES], timezone=settings.timezone)
+    gate = HubGate(hub.store.engine)
+    mount_web_ui(
+        app,
+        [TEMPLATES],
+        timezone=settings.timezone,
+        gate=lambda: gate,
+        # A node fetches its snapshot by its own signed proof, not a login.
+        public=(*PUBLIC_PATHS, snapshots.PREFIX),
+    )
     json_errors(app, ShopfloorError)
     app.include_router(api.router)
     app.include_router(snapshots.router)
+    app.include_router(login.router)
     app.include_router(pages.router)
 
     @app.get("/healthz")

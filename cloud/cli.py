@@ -57,13 +57,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     admin.add_argument("--another", action="store_true", help="even if an admin exists")
     admin.set_defaults(func=_create_admin)
 
+    from cloud.scopes import TOKEN_SCOPES
+    from shopfloor_cli import tokens
     from sync_protocol import blocked_cli
 
-    blocked_cli.register(
-        cmds,
-        add_store_flags=lambda p: add_flags(p, HubSettings, only=COMMON, required={"data_dir"}),
-        open_store=_store,
-    )
+    def store_flags(parser: argparse.ArgumentParser) -> None:
+        add_flags(parser, HubSettings, only=COMMON, required={"data_dir"})
+
+    blocked_cli.register(cmds, add_store_flags=store_flags, open_store=_store)
+    tokens.register(cmds, add_store_flags=store_flags, open_store=_store, scopes=TOKEN_SCOPES)
 
 
 def _settings(args: argparse.Namespace) -> HubSettings:

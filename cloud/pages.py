@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 
+from cloud.access import CatalogWriter, StockReader
 from cloud.deps import HubDep, PagesDep
 from cloud.services.catalog import item_fields, set_catalog_item
 from cloud.views import consolidated_stock, node_rows
@@ -19,7 +20,7 @@ router = APIRouter()
 
 
 @router.get("/", response_class=HTMLResponse)
-def console(request: Request, hub: HubDep, pages: PagesDep) -> HTMLResponse:
+def console(request: Request, hub: HubDep, pages: PagesDep, _: StockReader) -> HTMLResponse:
     incidents = [
         {**i, "at": datetime.fromtimestamp(i["at_ms"] / 1000, UTC)}
         for i in hub.store.incidents(limit=10)
@@ -41,6 +42,7 @@ def catalog_form(
     request: Request,
     hub: HubDep,
     pages: PagesDep,
+    who: CatalogWriter,
     sku: Annotated[str, Form()],
     name: Annotated[str, Form()] = "",
     price: Annotated[str, Form()] = "",
@@ -50,7 +52,7 @@ def catalog_form(
         fields: dict[str, str | int | None] = {"name": name.strip() or None}
         if price.strip():
             fields["price_fen"] = yuan_to_fen(price)
-        op = set_catalog_item(hub.store, sku, item_fields(fields), "console")
+        op = set_catalog_item(hub.store, sku, item_fields(fields), who.actor)
         hub.ops_written()
         text = (
             f"已保存 {sku}（操作 {op.seq}）" if locale == "zh-CN" else f"Saved {sku} (op {op.seq})"

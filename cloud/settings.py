@@ -35,7 +35,11 @@ class HubSettings(UplinkBroker, BaseSettings):
     shared_subscription: bool = Field(
         default=True, description="hub workers share the ingest (an MQTT 5 shared subscription)"
     )
-    http_host: str = Field(default="0.0.0.0", description="address of the console and API")
+    http_host: str = Field(
+        default="127.0.0.1",
+        description="address of the console and API (loopback unless told otherwise: put a "
+        "TLS proxy in front to serve HQ)",
+    )
     http_port: int = Field(default=8000, ge=1, le=65535, description="port of the console and API")
     timezone: TimeZoneName = Field(
         default="Asia/Shanghai", description="time zone of the times shown"

@@ -32,6 +32,7 @@ from web_ui.errors import error_responses
 MAX_SEQ: Final = 2**63 - 1
 NODE_ID: Final = r"^[a-z0-9][a-z0-9-]{0,47}$"
 
+PREFIX = "/api/sync/nodes/"  # served by node proof, outside the login gate
 router = APIRouter(prefix="/api/sync")
 
 

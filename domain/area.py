@@ -4,7 +4,7 @@ built from one area's modules."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -24,6 +24,22 @@ class DomainArea:
 
     def apply(self, conn: Connection, ops: Sequence[Op]) -> None:
         self.fold(conn, ops)
+
+
+@dataclass(frozen=True)
+class LocalArea:
+    """An area of this replica's own state (sessions, leases, accounts): a schema branch
+    with no projection, so a rebuild never touches it and no snapshot carries it to
+    another replica. Its `kinds`, if any, are facts recorded for the trail only: they
+    fold into nothing."""
+
+    name: str
+    migrations: Path | None
+    kinds: tuple[Kind, ...] = ()
+    tables: tuple[Table, ...] = field(default=())  # no projection: nothing to rebuild
+
+    def apply(self, conn: Connection, ops: Sequence[Op]) -> None:
+        """No op kind is this area's: nothing to fold."""
 
 
 def table_of(model: Any) -> Table:

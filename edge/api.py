@@ -15,6 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 from domain.catalog.kinds import Sku
 from domain.sales.kinds import MAX_LINE_QTY, MAX_LINES
 from domain.sales.rules import CartLine
+from edge.access import SalesWriter, StockReader, StockWriter, SyncReader
 from edge.deps import NodeDep, WritersDep
 from edge.services.sales import record_sale
 from edge.services.stock import MAX_RECEIVE_QTY, receive_stock
@@ -44,6 +45,7 @@ def _whole_number(value: object) -> object:
 
 
 Count = Annotated[int, BeforeValidator(_whole_number)]
+_IGNORED: Final = "ignored: the op's actor is who the request is authenticated as"
 Payment = Literal["cash", "card", "wechat", "alipay"]
 
 # Every write: unreadable or oversized body, bad fields, writes held after a restore,
@@ -58,7 +60,7 @@ class _In(BaseModel):
 class ReceiveIn(_In):
     sku: ItemSku
     qty: Count = Field(ge=1, le=MAX_RECEIVE_QTY, description="units received")
-    actor: Actor = "api"
+    actor: Actor | None = Field(default=None, deprecated=True, description=_IGNORED)
     ref: Ref | None = Field(default=None, description="delivery note or PO number")
 
 
@@ -82,7 +84,7 @@ class SaleIn(_In):
         description="the till's id for this sale: a retry with the same id and body is "
         "answered with the recorded sale (replayed=true); another body under it is 409",
     )
-    actor: Actor = "api"
+    actor: Actor | None = Field(default=None, deprecated=True, description=_IGNORED)
 
 
 class SaleLineOut(BaseModel):
@@ -149,9 +151,11 @@ _SOLD: Final = {
     operation_id="receive_stock",
     responses={200: _RECEIVED, **error_responses(404, *_WRITE_ERRORS)},
 )
-async def post_receive(body: ReceiveIn, node: NodeDep, writers: WritersDep) -> Response:
+async def post_receive(
+    body: ReceiveIn, node: NodeDep, writers: WritersDep, who: StockWriter
+) -> Response:
     receipt = await writers.run(
-        receive_stock, node.ledger, node.location, body.sku, body.qty, body.actor, body.ref
+        receive_stock, node.ledger, node.location, body.sku, body.qty, who.actor, body.ref
     )
     node.ops_written()
     return _json(
@@ -165,13 +169,13 @@ async def post_receive(body: ReceiveIn, node: NodeDep, writers: WritersDep) -> R
     operation_id="record_sale",
     responses={200: _SOLD, **error_responses(404, 409, *_WRITE_ERRORS)},
 )
-async def post_sale(body: SaleIn, node: NodeDep, writers: WritersDep) -> Response:
+async def post_sale(body: SaleIn, node: NodeDep, writers: WritersDep, who: SalesWriter) -> Response:
     sale = await writers.run(
         record_sale,
         node.ledger,
         node.location,
         [CartLine(line.sku, line.qty) for line in body.lines],
-        body.actor,
+        who.actor,
         payment=body.payment,
         sale_id=body.sale_id,
     )
@@ -193,10 +197,10 @@ def _json(out: BaseModel) -> Response:
 
 
 @router.get("/stock", response_model=list[StockRowOut], operation_id="stock_here")
-def get_stock(node: NodeDep) -> list[StockRowOut]:
+def get_stock(node: NodeDep, _: StockReader) -> list[StockRowOut]:
     return [StockRowOut(**row) for row in stock_rows(node)]
 
 
 @router.get("/sync", response_model=SyncOut, operation_id="sync_state")
-def get_sync(node: NodeDep) -> SyncOut:
+def get_sync(node: NodeDep, _: SyncReader) -> SyncOut:
     return SyncOut(**sync_view(node))

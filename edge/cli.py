@@ -39,17 +39,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     run.set_defaults(func=_run)
 
     from edge import cli_backup, cli_ledger
+    from edge.scopes import TOKEN_SCOPES
+    from shopfloor_cli import tokens
     from sync_protocol import blocked_cli
+
+    def ledger_flags(parser: argparse.ArgumentParser) -> None:
+        add_flags(parser, EdgeSettings, only={"data_dir"}, required={"data_dir"})
 
     cli_backup.register(cmds)
     cli_ledger.register(cmds)
-    blocked_cli.register(
-        cmds,
-        add_store_flags=lambda p: add_flags(
-            p, EdgeSettings, only={"data_dir"}, required={"data_dir"}
-        ),
-        open_store=_ledger,
-    )
+    blocked_cli.register(cmds, add_store_flags=ledger_flags, open_store=_ledger)
+    tokens.register(cmds, add_store_flags=ledger_flags, open_store=_ledger, scopes=TOKEN_SCOPES)
 
 
 def _init(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from domain.sales.queries import sales_totals
+from edge.access import StockReader
 from edge.deps import NodeDep, PagesDep
 from edge.views import stock_rows, sync_view
 
@@ -15,7 +16,7 @@ router = APIRouter()
 
 
 @router.get("/", response_class=HTMLResponse)
-def status_page(request: Request, node: NodeDep, pages: PagesDep) -> HTMLResponse:
+def status_page(request: Request, node: NodeDep, pages: PagesDep, _: StockReader) -> HTMLResponse:
     sync = sync_view(node)
     last_ack = sync["last_ack_ms"]
     with node.ledger.read() as conn:

@@ -122,6 +122,12 @@ class EdgeSettings(UplinkBroker, BaseSettings):
     timezone: TimeZoneName = Field(
         default="Asia/Shanghai", description="time zone of the times shown"
     )
+    idle_lock_minutes: float = Field(
+        default=10.0,
+        ge=1,
+        le=720,
+        description="a till or handheld left alone this long locks: its staff log in again",
+    )
     # Compaction and snapshots (docs/compaction.md).
     hub_url: str = Field(
         default="",

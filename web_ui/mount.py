@@ -1,10 +1,12 @@
 """What every Shopfloor web app (node and hub) needs from the UI layer, installed in one
-call: the page renderer, CSRF protection, the vendored static files, a request-body
-limit, JSON error answers (`web_ui.errors.ErrorOut`, English and Chinese) for bad input
-and for the app's own error hierarchy, and an OpenAPI document of the JSON API."""
+call: the page renderer, the access gate (logins, tokens, CSRF, cross-site refusal:
+`web_ui.access`), the vendored static files, a request-body limit, JSON error answers
+(`web_ui.errors.ErrorOut`, English and Chinese) for bad input and for the app's own
+error hierarchy, and an OpenAPI document of the JSON API."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
@@ -16,7 +18,7 @@ from fastapi.routing import iter_route_contexts
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from web_ui.csrf import CsrfMiddleware
+from web_ui.access import AccessMiddleware, Gate, NotAllowed, not_allowed_body
 from web_ui.errors import (
     MAX_BODY_BYTES,
     BodyLimitMiddleware,
@@ -31,6 +33,9 @@ from web_ui.rendering import make_templates, static_dir
 # The OpenAPI document describes the JSON API (and the health check). Pages, their form
 # posts and SSE streams are for the browser, not a contract for machines.
 API_PATHS: Final = ("/api/", "/healthz")
+# Served to nobody in particular: the health check and the vendored static files (the
+# login page is the gate's own).
+PUBLIC_PATHS: Final = ("/healthz", "/static/")
 
 
 def mount_web_ui(
@@ -38,17 +43,21 @@ def mount_web_ui(
     template_dirs: list[Path],
     *,
     timezone: str,
+    gate: Callable[[], Gate],
+    public: tuple[str, ...] = PUBLIC_PATHS,
     max_body_bytes: int = MAX_BODY_BYTES,
     api_paths: tuple[str, ...] = API_PATHS,
 ) -> PageRenderer:
+    """`gate` answers who a session cookie or a bearer token is (called per request, so
+    the app may build it at startup); `public` are the path prefixes served without."""
     pages = PageRenderer(make_templates(template_dirs, timezone=timezone))
     app.state.pages = pages
-    app.add_middleware(CsrfMiddleware)
+    app.add_middleware(AccessMiddleware, gate=gate, public=public)
     # Added last, so it is outermost: no middleware reads more than the limit either.
     app.add_middleware(BodyLimitMiddleware, limit=max_body_bytes)
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")
     _http_errors(app)
-    _document_only(app, api_paths)
+    _document_only(app, api_paths, public)
     return pages
 
 
@@ -85,12 +94,18 @@ def _http_errors(app: FastAPI) -> None:
             status_code=500,
         )
 
+    async def not_allowed(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, NotAllowed)
+        body = not_allowed_body(exc)
+        return JSONResponse(body, status_code=401 if body["error"] == "Unauthenticated" else 403)
+
+    app.add_exception_handler(NotAllowed, not_allowed)
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(HTTPException, refused)
     app.add_exception_handler(Exception, crashed)
 
 
-def _document_only(app: FastAPI, api_paths: tuple[str, ...]) -> None:
+def _document_only(app: FastAPI, api_paths: tuple[str, ...], public: tuple[str, ...]) -> None:
     """Leave every route outside `api_paths` out of the OpenAPI document (made on first
     request, when every router is included)."""
 
@@ -111,6 +126,28 @@ def _document_only(app: FastAPI, api_paths: tuple[str, ...]) -> None:
                 servers=app.servers,
                 separate_input_output_schemas=app.separate_input_output_schemas,
             )
+            _document_access(app.openapi_schema, public)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _document_access(document: dict[str, Any], public: tuple[str, ...]) -> None:
+    """Every API operation behind the gate may answer 401 (no or a bad login or token)
+    and 403 (cross-site, no CSRF token, or a principal without the scope)."""
+    document.setdefault("components", {}).setdefault("securitySchemes", {})["bearer"] = {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "an API token (sft_…), or a browser session cookie",
+    }
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+    for path, operations in document.get("paths", {}).items():
+        if path.startswith(public):
+            continue
+        for operation in operations.values():
+            operation.setdefault("security", [{"bearer": []}])
+            responses = operation.setdefault("responses", {})
+            responses.setdefault("401", {"description": "not logged in, or a bad token", **error})
+            responses.setdefault(
+                "403", {"description": "refused: cross-site, CSRF, or no such right", **error}
+            )

@@ -45,6 +45,7 @@ class PageRenderer:
         full_context = {**locale_context(locale), **context}
         if csrf is not None:
             full_context["csrf_token"] = csrf
+        full_context.setdefault("principal", getattr(request.state, "principal", None))
         is_htmx = request.headers.get("hx-request") == "true"
         template = fragment if (is_htmx and fragment) else page
         html = self.env.get_template(template).render(full_context)

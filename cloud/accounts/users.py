@@ -11,7 +11,8 @@ from sqlalchemy import Engine, Row, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from cloud.accounts.passwords import decoy_hash, hash_password, password_matches
-from cloud.accounts.tables import hub_sessions, hub_users
+from cloud.accounts.tables import hub_users
+from domain.access.tables import access_sessions
 from domain.errors import BusinessRuleError, Conflict, NotFound
 from domain.staff.rules import backoff_ms
 from sync_protocol.ids import new_id
@@ -32,6 +33,20 @@ class User:
     display_name: str
     role: str
     active: bool
+
+    @property
+    def principal(self) -> str:
+        """What this user's sessions are held by (`domain.access`)."""
+        return principal_of_user(self.user_id)
+
+    @property
+    def actor(self) -> str:
+        """What an op this user writes names as its actor (who, readably)."""
+        return f"user:{self.username}"
+
+
+def principal_of_user(user_id: str) -> str:
+    return f"user:{user_id}"
 
 
 def create_user(
@@ -137,7 +152,7 @@ def change_password(engine: Engine, user_id: str, current: str, new: str, *, now
             .where(u.c.user_id == user_id)
             .values(password_hash=new_hash, password_changed_ms=now_ms)
         )
-        conn.execute(hub_sessions.delete().where(hub_sessions.c.user_id == user_id))
+        conn.execute(_sessions_of(user_id))
 
 
 def set_user(
@@ -156,7 +171,7 @@ def set_user(
         if values:
             conn.execute(update(u).where(u.c.user_id == user_id).values(**values))
         if active is False:
-            conn.execute(hub_sessions.delete().where(hub_sessions.c.user_id == user_id))
+            conn.execute(_sessions_of(user_id))
         row = conn.execute(select(u).where(u.c.user_id == user_id)).first()
     if row is None:
         raise NotFound("no such user", message_zh="没有该用户")
@@ -177,3 +192,14 @@ def user_from_row(row: Row[Any]) -> User:
         role=str(row.role),
         active=bool(row.active),
     )
+
+
+def _sessions_of(user_id: str) -> Any:
+    s = access_sessions
+    return s.delete().where(s.c.principal == principal_of_user(user_id))
+
+
+def user_by_id(engine: Engine, user_id: str) -> User | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(hub_users).where(hub_users.c.user_id == user_id)).first()
+    return user_from_row(row) if row is not None else None

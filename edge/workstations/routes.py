@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.responses import StreamingResponse
 
 from domain.errors import NotFound
+from edge.access import StockWriter
 from edge.workstations.service import WorkstationService
 from sync_protocol.errors import ShopfloorError
 from web_ui.pages import PageRenderer
@@ -145,6 +146,7 @@ def receive(
     ws_id: str,
     service: ServiceDep,
     pages: PagesDep,
+    who: StockWriter,
     qty: Annotated[str, Form()] = "1",
 ) -> Response:
     """Receive the scanned item with the quantity typed in; errors show on the page."""
@@ -155,7 +157,7 @@ def receive(
         router_.note(ws_id, "error", "ws.error.qty", qty=qty[:20])
     else:
         try:
-            router_.confirm_receipt(ws_id, amount, actor=f"ws:{ws_id}")
+            router_.confirm_receipt(ws_id, amount, actor=who.actor)
         except NotFound:
             raise
         except ShopfloorError:

@@ -30,6 +30,7 @@ from sync_protocol.ops import Op
 from sync_protocol.signing import NodeKey
 from sync_protocol.store import ReplicaStore
 from tests.support import postgres
+from tests.support.access import bearer, hub_token, node_token
 from tests.support.serving import serving
 
 CATALOG = {
@@ -43,7 +44,8 @@ CATALOG = {
 class Served:
     app: FastAPI
     url: str
-    client: httpx.Client
+    client: httpx.Client  # sends a bearer token holding every scope
+    token: str
 
 
 def hub_catalog_ops(base: Path) -> tuple[str, list[Op]]:
@@ -66,9 +68,13 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     settings = EdgeSettings(data_dir=base / "store-1", node_id="store-1", hub_public_key=hub_key)
     app = create_node_app(settings, with_sync=False)
     app.state.node.ledger.apply(ops)
-    with serving(app) as url, httpx.Client(base_url=url, timeout=30) as client:
+    token = node_token(app.state.node.ledger)
+    with (
+        serving(app) as url,
+        httpx.Client(base_url=url, timeout=30, headers=bearer(token)) as client,
+    ):
         assert {row["sku"] for row in client.get("/api/stock").json()} == set(CATALOG)
-        yield Served(app, url, client)
+        yield Served(app, url, client, token)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -90,5 +96,9 @@ def _serve_hub(base: Path, db_url: str) -> Iterator[Served]:
     app = create_hub_app(HubSettings(data_dir=base, db=db_url), with_ingest=False)
     for sku, (name, price) in CATALOG.items():
         set_catalog_item(app.state.hub.store, sku, ItemFields(name=name, price_fen=price), "hq")
-    with serving(app) as url, httpx.Client(base_url=url, timeout=30) as client:
-        yield Served(app, url, client)
+    token = hub_token(app.state.hub.store)
+    with (
+        serving(app) as url,
+        httpx.Client(base_url=url, timeout=30, headers=bearer(token)) as client,
+    ):
+        yield Served(app, url, client, token)

@@ -38,6 +38,7 @@ def schemathesis(served: Served, report_dir: Path, *, examples: int, seed: int) 
         "schemathesis.cli",
         "run",
         f"{served.url}/openapi.json",
+        f"--header=Authorization: Bearer {served.token}",
         "--checks=all",
         "--phases=examples,coverage,fuzzing,stateful",
         f"--max-examples={examples}",

@@ -19,14 +19,28 @@ import httpx
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
+from cloud.accounts.users import create_user
 from cloud.hub import Hub
 from cloud.registry import enroll_node
 from cloud.services.catalog import set_catalog_item
 from cloud.settings import HubSettings
 from domain.catalog.kinds import ItemFields
+from edge.node import Node
 from edge.settings import EdgeSettings
 from shopfloor_cli.broker import pdeathsig_prefix
+from sync_protocol.hlc import system_ms
 from sync_protocol.signing import NodeKey
+from tests.support.access import (
+    ADMIN,
+    ADMIN_PASSWORD,
+    CASHIER,
+    MANAGER,
+    SUPERVISOR,
+    add_staff,
+    bearer,
+    hub_token,
+    node_token,
+)
 from tests.support.broker import BrokerProcess
 from tests.support.net import free_port, wait_for_port
 from tests.support.waiting import wait_for
@@ -59,6 +73,8 @@ class Cluster:
     node_ids: list[str]
     procs: dict[str, Proc] = field(default_factory=dict)
     hub_key: str = ""
+    # An API token per process, holding every scope (its proc's name → secret).
+    tokens: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         protocol = "5" if self.broker.kind == "mosquitto" else "3.1.1"
@@ -80,6 +96,11 @@ class Cluster:
                 enroll_node(
                     hub.store, node_id, NodeKey.load_or_create(settings.key_path).public_b64
                 )
+                node = Node.open(settings, with_sync=False)
+                try:
+                    self.tokens[node_id] = node_token(node.ledger)
+                finally:
+                    node.close()
                 self.procs[node_id] = Proc(
                     node_id,
                     ["edge", "run", "--data-dir", str(settings.data_dir)],
@@ -88,6 +109,9 @@ class Cluster:
                 )
             for sku, (name, price) in CATALOG.items():
                 set_catalog_item(hub.store, sku, ItemFields(name=name, price_fen=price), "test")
+            self.tokens["hub"] = hub_token(hub.store)
+            create_user(hub.store.engine, ADMIN, ADMIN_PASSWORD, role="admin", now_ms=system_ms())
+            add_staff(hub.store, CASHIER, SUPERVISOR, MANAGER)
         finally:
             hub.close()
         hub_port = free_port()
@@ -161,13 +185,17 @@ class Cluster:
     def url(self, name: str) -> str:
         return self.procs[name].url
 
+    def headers(self, name: str) -> dict[str, str]:
+        """The bearer token of `name` (a second hub worker shares the hub's store)."""
+        return bearer(self.tokens["hub" if name.startswith("hub") else name])
+
     def get(self, name: str, path: str) -> Any:
-        r = httpx.get(self.url(name) + path, timeout=10)
+        r = httpx.get(self.url(name) + path, headers=self.headers(name), timeout=10)
         r.raise_for_status()
         return r.json()
 
     def post(self, name: str, path: str, body: dict[str, Any]) -> Any:
-        r = httpx.post(self.url(name) + path, json=body, timeout=10)
+        r = httpx.post(self.url(name) + path, json=body, headers=self.headers(name), timeout=10)
         r.raise_for_status()
         return r.json()
 

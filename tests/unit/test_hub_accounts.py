@@ -12,19 +12,21 @@ import pytest
 from sqlalchemy import Engine, select
 
 from cloud.accounts.passwords import WeakPassword
-from cloud.accounts.sessions import IDLE_MS, MAX_MS, close_session, open_session, session_of
-from cloud.accounts.tables import api_tokens, hub_sessions, hub_users
-from cloud.accounts.tokens import issue_token, revoke_token, token_of
+from cloud.accounts.tables import hub_users
 from cloud.accounts.users import (
     LoginRefused,
     authenticate,
     change_password,
     count_admins,
     create_user,
+    principal_of_user,
     set_user,
 )
 from cloud.schema import HUB_REGISTRY
 from cloud.settings import HubSettings
+from domain.access.sessions import IDLE_MS, MAX_MS, close_session, open_session, session_of
+from domain.access.tables import access_sessions, access_tokens
+from domain.access.tokens import issue_token, revoke_token, token_of
 from domain.errors import BusinessRuleError, Conflict, NotFound
 from shopfloor_cli.main import main
 from sync_protocol.signing import NodeKey
@@ -32,6 +34,7 @@ from sync_protocol.store import ReplicaStore
 
 T0 = 1_800_000_000_000
 PASSWORD = "correct horse battery"
+SCOPES = {"catalog:write", "stock:read", "audit:read"}
 
 
 @pytest.fixture
@@ -94,26 +97,26 @@ def test_every_login_opens_a_new_session_with_its_own_csrf_token(
     engine: Engine, admin: str
 ) -> None:
     user = authenticate(engine, "li.admin", PASSWORD, now_ms=T0)
-    first, one = open_session(engine, user, now_ms=T0)
-    second, two = open_session(engine, user, now_ms=T0)
+    first, one = open_session(engine, user.principal, now_ms=T0)
+    second, two = open_session(engine, user.principal, now_ms=T0)
     assert first != second and one.csrf_token != two.csrf_token
     with engine.connect() as conn:
-        stored = set(conn.execute(select(hub_sessions.c.token_hash)).scalars())
+        stored = set(conn.execute(select(access_sessions.c.token_hash)).scalars())
     assert first not in stored and second not in stored  # digests only
     found = session_of(engine, first, now_ms=T0 + 1)
-    assert found is not None and found.user.user_id == admin
+    assert found is not None and found.principal == principal_of_user(admin)
     assert found.csrf_ok(one.csrf_token) and not found.csrf_ok(two.csrf_token)
     assert not found.csrf_ok(None)
 
 
 def test_a_session_ends_at_logout_when_idle_and_at_its_expiry(engine: Engine, admin: str) -> None:
     user = authenticate(engine, "li.admin", PASSWORD, now_ms=T0)
-    token, _ = open_session(engine, user, now_ms=T0)
+    token, _ = open_session(engine, user.principal, now_ms=T0)
     close_session(engine, token)
     assert session_of(engine, token, now_ms=T0) is None
-    idle, _ = open_session(engine, user, now_ms=T0)
+    idle, _ = open_session(engine, user.principal, now_ms=T0)
     assert session_of(engine, idle, now_ms=T0 + IDLE_MS) is None
-    busy, _ = open_session(engine, user, now_ms=T0)
+    busy, _ = open_session(engine, user.principal, now_ms=T0)
     at = T0
     while at + IDLE_MS // 2 < T0 + MAX_MS:
         at += IDLE_MS // 2
@@ -125,7 +128,7 @@ def test_a_password_change_needs_the_old_one_and_ends_every_session(
     engine: Engine, admin: str
 ) -> None:
     user = authenticate(engine, "li.admin", PASSWORD, now_ms=T0)
-    token, _ = open_session(engine, user, now_ms=T0)
+    token, _ = open_session(engine, user.principal, now_ms=T0)
     with pytest.raises(LoginRefused):
         change_password(engine, admin, "wrong current", "a brand new phrase", now_ms=T0)
     change_password(engine, admin, PASSWORD, "a brand new phrase", now_ms=T0)
@@ -139,7 +142,7 @@ def test_a_deactivated_user_cannot_log_in_and_loses_their_sessions(
     engine: Engine, admin: str
 ) -> None:
     user = authenticate(engine, "li.admin", PASSWORD, now_ms=T0)
-    token, _ = open_session(engine, user, now_ms=T0)
+    token, _ = open_session(engine, user.principal, now_ms=T0)
     assert not set_user(engine, admin, active=False).active
     assert session_of(engine, token, now_ms=T0 + 1) is None
     with pytest.raises(LoginRefused):
@@ -151,9 +154,11 @@ def test_a_deactivated_user_cannot_log_in_and_loses_their_sessions(
 def test_a_token_is_shown_once_stored_hashed_scoped_and_revocable(
     engine: Engine, admin: str
 ) -> None:
-    secret, token = issue_token(engine, "till 3", {"catalog:write"}, created_by=admin, now_ms=T0)
+    secret, token = issue_token(
+        engine, "till 3", {"catalog:write"}, known_scopes=SCOPES, created_by=admin, now_ms=T0
+    )
     with engine.connect() as conn:
-        assert secret not in set(conn.execute(select(api_tokens.c.token_hash)).scalars())
+        assert secret not in set(conn.execute(select(access_tokens.c.token_hash)).scalars())
     found = token_of(engine, secret, now_ms=T0 + 1)
     assert found is not None and found.allows("catalog:write") and not found.allows("audit:read")
     assert found.actor == f"token:{token.token_id}"
@@ -167,11 +172,11 @@ def test_a_token_is_shown_once_stored_hashed_scoped_and_revocable(
 
 def test_a_token_needs_known_scopes_and_a_label(engine: Engine, admin: str) -> None:
     with pytest.raises(BusinessRuleError, match="scopes"):
-        issue_token(engine, "x", {"everything"}, created_by=admin, now_ms=T0)
+        issue_token(engine, "x", {"everything"}, known_scopes=SCOPES, created_by=admin, now_ms=T0)
     with pytest.raises(BusinessRuleError, match="scopes"):
-        issue_token(engine, "x", set(), created_by=admin, now_ms=T0)
+        issue_token(engine, "x", set(), known_scopes=SCOPES, created_by=admin, now_ms=T0)
     with pytest.raises(BusinessRuleError, match="label"):
-        issue_token(engine, "  ", {"stock:read"}, created_by=admin, now_ms=T0)
+        issue_token(engine, "  ", {"stock:read"}, known_scopes=SCOPES, created_by=admin, now_ms=T0)
 
 
 def test_create_admin_makes_the_first_admin_and_then_refuses(

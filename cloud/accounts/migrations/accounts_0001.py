@@ -1,4 +1,4 @@
-"""HQ accounts: hub_users, hub_sessions, api_tokens.
+"""HQ accounts: hub_users. (Sessions and tokens: the access area, access_0001.)
 
 Revision ID: accounts_0001
 Revises:
@@ -35,31 +35,7 @@ def upgrade() -> None:
         sa.Column("failed_logins", sa.Integer(), nullable=False),
         sa.Column("retry_at_ms", sa.BigInteger(), nullable=True),
     )
-    op.create_table(
-        "hub_sessions",
-        sa.Column("token_hash", sa.String(64), primary_key=True),
-        sa.Column("user_id", sa.String(36), nullable=False),
-        sa.Column("csrf_token", sa.String(64), nullable=False),
-        sa.Column("created_ms", sa.BigInteger(), nullable=False),
-        sa.Column("expires_ms", sa.BigInteger(), nullable=False),
-        sa.Column("idle_until_ms", sa.BigInteger(), nullable=False),
-    )
-    op.create_index("ix_hub_sessions_user_id", "hub_sessions", ["user_id"])
-    op.create_table(
-        "api_tokens",
-        sa.Column("token_id", sa.String(36), primary_key=True),
-        sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
-        sa.Column("label", sa.String(64), nullable=False),
-        sa.Column("scopes", sa.Text(), nullable=False),
-        sa.Column("created_by", sa.String(36), nullable=False),
-        sa.Column("created_ms", sa.BigInteger(), nullable=False),
-        sa.Column("revoked_ms", sa.BigInteger(), nullable=True),
-        sa.Column("last_used_ms", sa.BigInteger(), nullable=True),
-    )
 
 
 def downgrade() -> None:
-    op.drop_table("api_tokens")
-    op.drop_index("ix_hub_sessions_user_id", table_name="hub_sessions")
-    op.drop_table("hub_sessions")
     op.drop_table("hub_users")

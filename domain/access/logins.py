@@ -1,0 +1,24 @@
+"""Recording logins and logouts as ops (the audit trail's part of access)."""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from domain.access.kinds import LOGGED_OUT, USER_LOGIN
+from sync_protocol.store import ReplicaStore
+
+_TYPED: Final = re.compile(r"[^0-9A-Za-z._@-]")
+
+
+def record_user_login(store: ReplicaStore, username: str, *, ok: bool) -> None:
+    """A console login try. The actor of a failed one is the name typed (cleaned, cut to
+    64): who the console was told it was."""
+    typed = _TYPED.sub("?", username.strip().lower())[:64] or "?"
+    with store.write() as txn:
+        txn.append(USER_LOGIN.name, {"username": typed, "ok": ok}, f"user:{typed}")
+
+
+def record_logout(store: ReplicaStore, actor: str) -> None:
+    with store.write() as txn:
+        txn.append(LOGGED_OUT.name, {"location": store.origin}, actor)

@@ -1,0 +1,80 @@
+"""Principals for tests: API tokens issued straight into a hub's store or a node's
+ledger (as `shopfloor cloud|edge issue-token` does), staff created at the hub, and a
+browser logged in through the real login page."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Final
+
+from playwright.sync_api import Page, expect
+
+from cloud.scopes import TOKEN_SCOPES as HUB_SCOPES
+from cloud.services.staff import create_staff
+from domain.access.tokens import issue_token
+from domain.staff.kinds import Role
+from edge.scopes import TOKEN_SCOPES as NODE_SCOPES
+from sync_protocol.hlc import system_ms
+from sync_protocol.store import ReplicaStore
+
+ADMIN: Final = "li.admin"
+ADMIN_PASSWORD: Final = "correct horse battery staple"
+CASHIER: Final = ("C001", "王芳", "cashier", "482915")
+SUPERVISOR: Final = ("S001", "李强", "supervisor", "730264")
+MANAGER: Final = ("M001", "张伟", "manager", "615083")
+
+
+def hub_token(store: ReplicaStore, scopes: Collection[str] = HUB_SCOPES) -> str:
+    """A secret for the hub's API holding `scopes` (every token scope by default)."""
+    secret, _ = issue_token(
+        store.engine,
+        "tests",
+        set(scopes),
+        known_scopes=HUB_SCOPES,
+        created_by="tests",
+        now_ms=system_ms(),
+    )
+    return secret
+
+
+def node_token(ledger: ReplicaStore, scopes: Collection[str] = NODE_SCOPES) -> str:
+    """A secret for a node's API holding `scopes` (every token scope by default)."""
+    secret, _ = issue_token(
+        ledger.engine,
+        "tests",
+        set(scopes),
+        known_scopes=NODE_SCOPES,
+        created_by="tests",
+        now_ms=system_ms(),
+    )
+    return secret
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def add_staff(hub_store: ReplicaStore, *people: tuple[str, str, str, str]) -> None:
+    """Staff accounts written at the hub, as a manager there would (they reach nodes by
+    sync, or by applying the hub's ops)."""
+    for staff_id, name, role, pin in people:
+        role_: Role = role  # type: ignore[assignment]
+        create_staff(hub_store, staff_id, name=name, role=role_, pin=pin, actor="tests")
+
+
+def log_in_staff(page: Page, node_url: str, staff_id: str, pin: str, *, then: str = "/") -> None:
+    """Through the node's real login page."""
+    page.goto(f"{node_url}/login?next={then}")
+    page.get_by_test_id("login-staff").fill(staff_id)
+    page.get_by_test_id("login-pin").fill(pin)
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_test_id("signed-in-as")).to_be_visible()
+
+
+def log_in_user(page: Page, hub_url: str, username: str, password: str, *, then: str = "/") -> None:
+    """Through the hub's real login page."""
+    page.goto(f"{hub_url}/login?next={then}")
+    page.get_by_test_id("login-username").fill(username)
+    page.get_by_test_id("login-password").fill(password)
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_test_id("signed-in-as")).to_be_visible()
