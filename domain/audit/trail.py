@@ -7,7 +7,7 @@ import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final
+from typing import Final, Literal, get_args
 
 from sqlalchemy import ColumnElement, Connection, and_, or_, select
 
@@ -18,6 +18,22 @@ from sync_protocol.store.oplog import op_of
 
 ADJUSTING_REASONS: Final = frozenset({"adjust", "count"})
 _SCAN_CHUNK: Final = 500
+
+
+Action = Literal[
+    "login",
+    "login_failed",
+    "logout",
+    "pin_failed",
+    "staff_unlocked",
+    "staff_changed",
+    "user_changed",
+    "token_issued",
+    "token_revoked",
+    "catalog_changed",
+    "stock_adjusted",
+]
+"""What an entry says was done: a stable English key; pages translate it."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +81,21 @@ def _stock_adjusted(op: Op) -> AuditEntry | None:
     return _entry(op, "stock_adjusted", str(op.body["sku"]), detail)
 
 
+def _user_changed(op: Op) -> AuditEntry:
+    fields = dict(op.body.get("fields", {}))
+    detail = ", ".join(f"{k}={v}" for k, v in sorted(fields.items()))
+    return _entry(op, "user_changed", str(op.body["username"]), detail, location=op.origin)
+
+
+def _token_changed(op: Op) -> AuditEntry:
+    issued = op.body.get("change") == "issued"
+    detail = f"{op.body.get('label', '')}" + (
+        f" ({', '.join(op.body.get('scopes') or [])})" if issued else ""
+    )
+    action = "token_issued" if issued else "token_revoked"
+    return _entry(op, action, str(op.body["token_id"]), detail, location=op.origin)
+
+
 DESCRIBERS: Final[dict[str, Describe]] = {
     "staff.pin_accepted": lambda op: _entry(op, "login", str(op.body["staff_id"])),
     "staff.pin_failed": lambda op: _entry(op, "pin_failed", str(op.body["staff_id"])),
@@ -80,15 +111,17 @@ DESCRIBERS: Final[dict[str, Describe]] = {
         location=op.origin,
     ),
     "stock.moved": _stock_adjusted,
+    "access.user_login": lambda op: _entry(
+        op,
+        "login" if op.body.get("ok") else "login_failed",
+        str(op.body["username"]),
+        location=op.origin,
+    ),
+    "access.logged_out": lambda op: _entry(op, "logout", op.actor),
+    "access.user_changed": _user_changed,
+    "access.token_changed": _token_changed,
 }
-ACTIONS: Final = (
-    "login",
-    "pin_failed",
-    "staff_unlocked",
-    "staff_changed",
-    "catalog_changed",
-    "stock_adjusted",
-)
+ACTIONS: Final[tuple[Action, ...]] = get_args(Action)
 
 
 def audit_entry(op: Op) -> AuditEntry | None:
