@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from cloud import api, login, pages, snapshots
+from cloud import admin_pages, api, audit_page, login, pages, snapshots, staff_pages
 from cloud.access import HubGate
 from cloud.hub import Hub
 from cloud.settings import HubSettings
@@ -45,6 +45,9 @@ def create_app(settings: HubSettings, *, with_ingest: bool = True) -> FastAPI:
     app.include_router(snapshots.router)
     app.include_router(login.router)
     app.include_router(pages.router)
+    app.include_router(admin_pages.router)
+    app.include_router(staff_pages.router)
+    app.include_router(audit_page.router)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
