@@ -13,6 +13,7 @@ from cloud.access import HubGate
 from cloud.hub import Hub
 from cloud.settings import HubSettings
 from sync_protocol.errors import ShopfloorError
+from web_ui.access import SESSION_COOKIE
 from web_ui.mount import PUBLIC_PATHS, json_errors, mount_web_ui
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -37,6 +38,7 @@ def create_app(settings: HubSettings, *, with_ingest: bool = True) -> FastAPI:
         [TEMPLATES],
         timezone=settings.timezone,
         gate=lambda: gate,
+        cookie=f"{SESSION_COOKIE}_hub",
         # A node fetches its snapshot by its own signed proof, not a login.
         public=(*PUBLIC_PATHS, snapshots.PREFIX),
     )

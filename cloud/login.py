@@ -14,11 +14,11 @@ from domain.access.logins import record_logout, record_user_login
 from domain.access.sessions import MAX_MS, close_session, open_session
 from sync_protocol.hlc import system_ms
 from web_ui.access import (
-    SESSION_COOKIE,
     current_principal,
     forget_session_cookie,
     safe_next,
     session_cookie,
+    session_cookie_of,
 )
 
 router = APIRouter()
@@ -48,7 +48,7 @@ def log_in(
         locale = pages.locale_of(request)
         text = exc.message_zh if locale == "zh-CN" else exc.message
         return _form(request, pages, safe_next(next), error=text, status_code=401)
-    close_session(engine, request.cookies.get(SESSION_COOKIE))  # never reuse an old id
+    close_session(engine, session_cookie_of(request))  # never reuse an old id
     cookie, _session = open_session(engine, user.principal, now_ms=now)
     record_user_login(hub.store, user.username, ok=True)
     hub.ops_written()
@@ -60,12 +60,12 @@ def log_in(
 @router.post("/logout")
 def log_out(request: Request, hub: HubDep) -> RedirectResponse:
     principal = current_principal(request)
-    close_session(hub.store.engine, request.cookies.get(SESSION_COOKIE))
+    close_session(hub.store.engine, session_cookie_of(request))
     if principal is not None:
         record_logout(hub.store, principal.actor)
         hub.ops_written()
     response = RedirectResponse("/login", status_code=303)
-    forget_session_cookie(response)
+    forget_session_cookie(response, request)
     return response
 
 

@@ -9,13 +9,14 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from edge import api, login, pages
+from edge import api, audit_page, authorise, login, pages
 from edge.access import NodeGate
 from edge.deps import Writers
 from edge.node import Node
 from edge.settings import EdgeSettings
 from edge.workstations import install as install_workstations
 from sync_protocol.errors import ShopfloorError
+from web_ui.access import SESSION_COOKIE
 from web_ui.mount import PUBLIC_PATHS, json_errors, mount_web_ui
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -37,18 +38,23 @@ def create_app(settings: EdgeSettings, *, with_sync: bool = True) -> FastAPI:
     app = FastAPI(title=f"Shopfloor node {settings.node_id}", lifespan=lifespan)
     app.state.node = node
     app.state.writers = writers
-    gate = NodeGate(node.ledger, idle_ms=int(settings.idle_lock_minutes * 60_000))
+    idle_ms = int(settings.idle_lock_minutes * 60_000)
+    app.state.idle_lock_ms = idle_ms  # a staff member's pages lock in the browser too
+    gate = NodeGate(node.ledger, idle_ms=idle_ms)
     mount_web_ui(
         app,
         [TEMPLATES],
         timezone=settings.timezone,
         gate=lambda: gate,
+        cookie=f"{SESSION_COOKIE}_{settings.node_id}",
         public=(*PUBLIC_PATHS, "/login/"),  # the login page and the supervisor's unlock
     )
     json_errors(app, ShopfloorError)
     app.include_router(api.router)
     app.include_router(login.router)
     app.include_router(pages.router)
+    app.include_router(audit_page.router)
+    app.include_router(authorise.router)
     install_workstations(app, node)
 
     @app.get("/healthz")

@@ -18,11 +18,11 @@ from edge.services.staff import NotAnAuthoriser, PinBackoff, PinRefused, StaffLo
 from sync_protocol.errors import ShopfloorError
 from sync_protocol.hlc import system_ms
 from web_ui.access import (
-    SESSION_COOKIE,
     current_principal,
     forget_session_cookie,
     safe_next,
     session_cookie,
+    session_cookie_of,
 )
 from web_ui.i18n import translator
 
@@ -72,7 +72,7 @@ def staff_log_in(
         )
     node.ops_written()
     engine = node.ledger.engine
-    close_session(engine, request.cookies.get(SESSION_COOKIE))  # a switch: the last one ends
+    close_session(engine, session_cookie_of(request))  # a switch: the last one ends
     idle_ms = int(node.settings.idle_lock_minutes * 60_000)
     cookie, _ = open_session(
         engine, STAFF_PREFIX + staff.staff_id, now_ms=system_ms(), idle_ms=idle_ms
@@ -85,12 +85,12 @@ def staff_log_in(
 @router.post("/logout")
 def staff_log_out(request: Request, node: NodeDep) -> RedirectResponse:
     principal = current_principal(request)
-    close_session(node.ledger.engine, request.cookies.get(SESSION_COOKIE))
+    close_session(node.ledger.engine, session_cookie_of(request))
     if principal is not None:
         record_logout(node.ledger, principal.actor)
         node.ops_written()
     response = RedirectResponse("/login", status_code=303)
-    forget_session_cookie(response)
+    forget_session_cookie(response, request)
     return response
 
 

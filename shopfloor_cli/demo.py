@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import random
 import signal
@@ -47,6 +48,16 @@ NODES = [
     DemoNode("wh-east", "华东仓", "warehouse"),
 ]
 
+# The demo's logins. Fixed so the README can name them: the demo serves 127.0.0.1 only.
+ADMIN = ("admin", "shopfloor-demo")
+STAFF = [  # (id, name, role, PIN)
+    ("1001", "王芳", "cashier", "246813"),
+    ("2001", "李强", "supervisor", "135792"),
+    ("3001", "张伟", "manager", "864209"),
+    ("4001", "赵敏", "warehouse", "975318"),
+]
+TOKENS_FILE = "demo-tokens.json"  # the simulated tills' API tokens, one per node
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("demo", help="run a hub, a store and a warehouse with simulated trade")
@@ -81,17 +92,25 @@ def prepare(
     ports: dict[str, int],
     store_extra: dict[str, Any] | None = None,
 ) -> None:
-    """Keys, settings, enrollment and the catalog, done once; later runs reuse them."""
+    """Keys, settings, enrollment, the catalog and the logins, done once (later runs
+    reuse them); the simulated tills' API tokens, issued afresh each run."""
+    from cloud.accounts.users import count_admins, create_user
     from cloud.hub import Hub
     from cloud.registry import enroll_node
     from cloud.services.catalog import set_catalog_item
+    from cloud.services.staff import create_staff, find_staff
     from cloud.settings import HubSettings
+    from domain.access.tokens import issue_token
     from domain.catalog.kinds import ItemFields
     from domain.catalog.queries import catalog as read_catalog
+    from edge.node import Node
+    from edge.scopes import TOKEN_SCOPES
     from edge.settings import EdgeSettings
+    from sync_protocol.hlc import system_ms
     from sync_protocol.signing import NodeKey
 
     hub = Hub.open(HubSettings(data_dir=base / "hub"), with_ingest=False)
+    tokens: dict[str, str] = {}
     try:
         for node in NODES:
             settings = EdgeSettings(
@@ -110,6 +129,18 @@ def prepare(
             settings.save()
             key = NodeKey.load_or_create(settings.key_path)
             enroll_node(hub.store, node.node_id, key.public_b64, node.label)
+            ledger = Node.open(settings, with_sync=False)
+            try:
+                tokens[node.node_id], _ = issue_token(
+                    ledger.ledger.engine,
+                    "demo till",
+                    TOKEN_SCOPES,
+                    known_scopes=TOKEN_SCOPES,
+                    created_by="demo",
+                    now_ms=system_ms(),
+                )
+            finally:
+                ledger.close()
         with hub.store.read() as conn:
             empty = not read_catalog(conn)
         if empty:
@@ -117,8 +148,30 @@ def prepare(
                 set_catalog_item(
                     hub.store, sku, ItemFields(name=name, price_fen=price, unit="件"), "demo"
                 )
+        if not count_admins(hub.store.engine):
+            create_user(
+                hub.store.engine,
+                ADMIN[0],
+                ADMIN[1],
+                role="admin",
+                display_name="演示管理员",
+                now_ms=system_ms(),
+            )
+        for staff_id, name, role, pin in STAFF:
+            if find_staff(hub.store, staff_id) is None:
+                create_staff(
+                    hub.store,
+                    staff_id,
+                    name=name,
+                    role=role,  # type: ignore[arg-type]
+                    pin=pin,
+                    actor="demo",
+                )
     finally:
         hub.close()
+    path = base / TOKENS_FILE
+    path.write_text(json.dumps(tokens, indent=2) + "\n", encoding="utf-8")
+    path.chmod(0o600)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -199,10 +252,16 @@ def _run(args: argparse.Namespace) -> int:
             print(f"  {node.label} {node.node_id:<16} http://127.0.0.1:{ports[node.node_id]}/")
         print(f"  1号收银台 POS lane (scanner, scale, printer)  {store_url}/ws/lane-1")
         print(f"  MQTT broker ({broker.kind})   127.0.0.1:{broker.port}")
+        print(f"  HQ login 总部登录: {ADMIN[0]} / {ADMIN[1]}")
+        print(
+            "  staff PIN 员工登录: "
+            + ", ".join(f"{name} {staff_id}/{pin}（{role}）" for staff_id, name, role, pin in STAFF)
+        )
         print(f"  logs: {logs}   (Ctrl-C to stop / 按 Ctrl-C 停止)")
         sys.stdout.flush()
         if not args.no_activity:
-            threading.Thread(target=_trade, args=(ports, stop), daemon=True).start()
+            tokens = json.loads((base / TOKENS_FILE).read_text(encoding="utf-8"))
+            threading.Thread(target=_trade, args=(ports, tokens, stop), daemon=True).start()
         deadline = time.monotonic() + args.duration if args.duration else None
         while not stop.is_set():
             if deadline is not None and time.monotonic() >= deadline:
@@ -229,31 +288,36 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _trade(ports: dict[str, int], stop: threading.Event) -> None:
+def _trade(ports: dict[str, int], tokens: dict[str, str], stop: threading.Event) -> None:
     """Receipts at the warehouse and the store; sales at the store of what is on its
-    shelves (a till does not sell what the store does not have)."""
+    shelves (a till does not sell what the store does not have). Each node's simulated
+    till calls its API with that node's token."""
     rng = random.Random(os.getpid())
     store, warehouse = (f"http://127.0.0.1:{ports[n.node_id]}" for n in NODES)
+    store_id, warehouse_id = (n.node_id for n in NODES)
+    at_store = {"Authorization": f"Bearer {tokens[store_id]}"}
+    at_warehouse = {"Authorization": f"Bearer {tokens[warehouse_id]}"}
     with httpx.Client(timeout=5) as http:
         while not stop.is_set():
             try:
                 for sku, _, _ in CATALOG:
                     if rng.random() < 0.3:
                         qty = rng.randint(5, 50)
-                        body = {"sku": sku, "qty": qty, "actor": "demo"}
-                        http.post(f"{warehouse}/api/stock/receive", json=body)
-                on_hand = {r["sku"]: r["qty"] for r in http.get(f"{store}/api/stock").json()}
+                        body = {"sku": sku, "qty": qty}
+                        http.post(f"{warehouse}/api/stock/receive", json=body, headers=at_warehouse)
+                stock = http.get(f"{store}/api/stock", headers=at_store).json()
+                on_hand = {r["sku"]: r["qty"] for r in stock}
                 for sku, qty in on_hand.items():
                     if qty < 6:  # the store restocks what runs low
-                        body = {"sku": sku, "qty": 24, "actor": "demo"}
-                        http.post(f"{store}/api/stock/receive", json=body)
+                        body = {"sku": sku, "qty": 24}
+                        http.post(f"{store}/api/stock/receive", json=body, headers=at_store)
                         on_hand[sku] = qty + 24
                 if not on_hand:  # the catalog has not reached the store yet
                     stop.wait(1.0)
                     continue
                 basket = rng.sample(sorted(on_hand), k=min(len(on_hand), rng.randint(1, 3)))
                 lines = [{"sku": sku, "qty": rng.randint(1, 3)} for sku in basket]
-                http.post(f"{store}/api/sales", json={"lines": lines, "actor": "收银员01"})
+                http.post(f"{store}/api/sales", json={"lines": lines}, headers=at_store)
             except httpx.HTTPError:
                 pass  # a node restarting; try again next round
             stop.wait(rng.uniform(2.0, 5.0))

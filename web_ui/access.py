@@ -31,7 +31,7 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-SESSION_COOKIE: Final = "sf_session"
+SESSION_COOKIE: Final = "sf_session"  # + the app's own suffix (`mount_web_ui(cookie=…)`)
 CSRF_COOKIE: Final = "sf_csrf"  # before login only: the login form's double submit
 CSRF_HEADER: Final = "x-csrf-token"
 SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -70,9 +70,13 @@ class AccessMiddleware:
         *,
         gate: Callable[[], Gate],
         public: tuple[str, ...],
+        cookie: str,
         login_path: str = "/login",
     ) -> None:
         self.app = app
+        # Cookies ignore ports: a hub and two nodes on one host (the demo, a shop's one
+        # box) would log each other out under one name.
+        self.cookie = cookie
         self.gate = gate  # resolved per request: the app builds its gate at startup
         self.public = public
         self.login_path = login_path
@@ -110,6 +114,7 @@ class AccessMiddleware:
 
         state = scope.setdefault("state", {})
         state["principal"] = principal
+        state["session_cookie"] = self.cookie
         anonymous_token = None
         if principal is not None:
             # A bearer request needs no token (nothing ambient to forge); its pages'
@@ -150,14 +155,19 @@ class AccessMiddleware:
             if scheme.lower() != "bearer" or not secret.strip():
                 return None, True
             return self.gate().from_bearer(secret.strip()), True
-        cookie = request.cookies.get(SESSION_COOKIE)
+        cookie = request.cookies.get(self.cookie)
         return (self.gate().from_session(cookie) if cookie else None), False
+
+
+def session_cookie_of(request: Request) -> str | None:
+    """The session id the browser sent this app, if any."""
+    return request.cookies.get(request.state.session_cookie)
 
 
 def session_cookie(response: Response, request: Request, value: str, *, max_age_s: int) -> None:
     """Give the browser its session: HttpOnly, SameSite=Lax, Secure when served over TLS."""
     response.set_cookie(
-        SESSION_COOKIE,
+        request.state.session_cookie,
         value,
         max_age=max_age_s,
         path="/",
@@ -167,8 +177,8 @@ def session_cookie(response: Response, request: Request, value: str, *, max_age_
     )
 
 
-def forget_session_cookie(response: Response) -> None:
-    response.delete_cookie(SESSION_COOKIE, path="/")
+def forget_session_cookie(response: Response, request: Request) -> None:
+    response.delete_cookie(request.state.session_cookie, path="/")
 
 
 def safe_next(target: str | None) -> str:

@@ -44,15 +44,17 @@ def mount_web_ui(
     *,
     timezone: str,
     gate: Callable[[], Gate],
+    cookie: str,
     public: tuple[str, ...] = PUBLIC_PATHS,
     max_body_bytes: int = MAX_BODY_BYTES,
     api_paths: tuple[str, ...] = API_PATHS,
 ) -> PageRenderer:
     """`gate` answers who a session cookie or a bearer token is (called per request, so
-    the app may build it at startup); `public` are the path prefixes served without."""
+    the app may build it at startup); `cookie` names this app's session cookie (unique
+    per app on a host); `public` are the path prefixes served without a principal."""
     pages = PageRenderer(make_templates(template_dirs, timezone=timezone))
     app.state.pages = pages
-    app.add_middleware(AccessMiddleware, gate=gate, public=public)
+    app.add_middleware(AccessMiddleware, gate=gate, public=public, cookie=cookie)
     # Added last, so it is outermost: no middleware reads more than the limit either.
     app.add_middleware(BodyLimitMiddleware, limit=max_body_bytes)
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")

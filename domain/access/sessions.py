@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 from typing import Final
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, Executable, delete, select, update
+from sqlalchemy.exc import OperationalError
 
 from domain.access.tables import access_sessions
+
+log = logging.getLogger(__name__)
 
 IDLE_MS: Final = 2 * 3600 * 1000  # a console left alone for two hours asks again
 MAX_MS: Final = 12 * 3600 * 1000  # a working day, whatever the activity
@@ -73,15 +77,24 @@ def session_of(
     if row is None:
         return None
     if now_ms >= row.expires_ms or now_ms >= row.idle_until_ms:
-        with engine.begin() as conn:
-            conn.execute(delete(s).where(s.c.token_hash == digest))
+        best_effort(engine, delete(s).where(s.c.token_hash == digest))
         return None
     if row.idle_until_ms - now_ms <= idle_ms // 2:
-        with engine.begin() as conn:
-            conn.execute(
-                update(s).where(s.c.token_hash == digest).values(idle_until_ms=now_ms + idle_ms)
-            )
+        best_effort(
+            engine, update(s).where(s.c.token_hash == digest).values(idle_until_ms=now_ms + idle_ms)
+        )
     return Session(str(row.principal), str(row.csrf_token), int(row.expires_ms))
+
+
+def best_effort(engine: Engine, statement: Executable) -> None:
+    """A bookkeeping write (a session's idle clock, a token's last use) that must not
+    fail the request it rides on: on a full disk or a busy database it is skipped (the
+    session then ends at its old idle time; the last use shows older)."""
+    try:
+        with engine.begin() as conn:
+            conn.execute(statement)
+    except OperationalError as exc:
+        log.warning("access bookkeeping skipped: %s", exc.orig)
 
 
 def close_session(engine: Engine, token: str | None) -> None:

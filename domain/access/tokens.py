@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from sqlalchemy import Engine, Row, select, update
 
-from domain.access.sessions import token_digest
+from domain.access.sessions import best_effort, token_digest
 from domain.access.tables import access_tokens
 from domain.errors import BusinessRuleError, NotFound
 from sync_protocol.ids import new_id
@@ -86,8 +86,7 @@ def token_of(engine: Engine, bearer: str | None, *, now_ms: int) -> ApiToken | N
     if row is None or row.revoked_ms is not None:
         return None
     if row.last_used_ms is None or now_ms - row.last_used_ms >= _LAST_USED_EVERY_MS:
-        with engine.begin() as conn:
-            conn.execute(update(t).where(t.c.token_hash == digest).values(last_used_ms=now_ms))
+        best_effort(engine, update(t).where(t.c.token_hash == digest).values(last_used_ms=now_ms))
     return _token(row)
 
 

@@ -79,6 +79,22 @@ def test_a_node_compacts_beside_its_till_and_starts_over_from_the_hubs_snapshot(
         shutil.move(str(part), lost / part.name)
     said = shopfloor("edge", "start-over", "--data-dir", str(data_dir))
     assert f"store-1 {head}" in said, said
+    # The lost ledger held the node's API tokens too (a token is the node's own, never
+    # replicated): whoever restores the store issues the till a new one.
+    issued = shopfloor(
+        "edge",
+        "issue-token",
+        "till 1",
+        "--scope",
+        "sales:write",
+        "--scope",
+        "stock:read",
+        "--scope",
+        "sync:read",
+        "--data-dir",
+        str(data_dir),
+    )
+    cluster.tokens["store-1"] = issued.strip().splitlines()[-1]
     cluster.start("store-1")
     assert cluster.node_stock("store-1") == stock
     sell(cluster, "store-1", COLA, 1)

@@ -61,7 +61,10 @@ def test_a_restored_node_catches_up_on_its_own_ops_before_writing(
     cluster.start("store-1")
     assert cluster.get("store-1", "/api/sync")["head"] == 10
     refused = httpx.post(
-        cluster.url("store-1") + "/api/sales", json={"lines": [{"sku": COLA, "qty": 1}]}, timeout=10
+        cluster.url("store-1") + "/api/sales",
+        json={"lines": [{"sku": COLA, "qty": 1}]},
+        headers=cluster.headers("store-1"),
+        timeout=10,
     )
     assert refused.status_code == 503
     assert "备份" in refused.json()["message_zh"]

@@ -31,6 +31,7 @@ from edge.settings import EdgeSettings
 from sync_protocol.errors import StorageFull
 from sync_protocol.signing import NodeKey
 from sync_protocol.store import ReplicaStore
+from tests.support.access import bearer, hub_token, node_token
 from tests.support.serving import serving
 from tests.sync.replicas import receive, stock_of
 
@@ -195,9 +196,13 @@ def test_a_sale_on_a_full_disk_answers_507_and_the_node_keeps_serving(tmp_path: 
     hub_key, catalog_ops = hub_catalog(tmp_path)
     settings = EdgeSettings(data_dir=tmp_path / NODE, node_id=NODE, hub_public_key=hub_key)
     app = create_node_app(settings, with_sync=False)
+    token = node_token(app.state.node.ledger)
     ledger: ReplicaStore = app.state.node.ledger
     ledger.apply(catalog_ops)
-    with serving(app) as url, httpx.Client(base_url=url, timeout=30) as client:
+    with (
+        serving(app) as url,
+        httpx.Client(base_url=url, timeout=30, headers=bearer(token)) as client,
+    ):
         assert client.post("/api/stock/receive", json={"sku": WATER, "qty": 5000}).is_success
         free = fill_disk(ledger)
 
@@ -217,7 +222,7 @@ def test_a_sale_on_a_full_disk_answers_507_and_the_node_keeps_serving(tmp_path: 
         assert stock[WATER] == 5000 - sold
         assert client.get("/api/sync").json()["head"] == 1 + 2 * sold
         assert client.get("/healthz").is_success
-        assert httpx.get(f"{url}/", timeout=30).status_code == 200  # the till's page
+        assert client.get("/").status_code == 200  # the till's page
         assert "storage_full" in {i["kind"] for i in ledger.incidents()}
 
         # The next write is answered too: refused the same way, or stored if it still
@@ -244,7 +249,11 @@ def test_a_catalog_write_on_a_full_hub_answers_507(tmp_path: Path) -> None:
         HubSettings(data_dir=tmp_path, db=f"sqlite:///{tmp_path / 'hub.db'}"), with_ingest=False
     )
     store: ReplicaStore = app.state.hub.store
-    with serving(app) as url, httpx.Client(base_url=url, timeout=30) as client:
+    token = hub_token(store)
+    with (
+        serving(app) as url,
+        httpx.Client(base_url=url, timeout=30, headers=bearer(token)) as client,
+    ):
         fill_disk(store)
 
         def set_price(i: int) -> None:

@@ -33,7 +33,12 @@ def sell(cluster: Cluster, n: int) -> None:
 
 
 def try_to_sell(cluster: Cluster) -> httpx.Response:
-    return httpx.post(cluster.url("store-1") + "/api/sales", json=SALE, timeout=10)
+    return httpx.post(
+        cluster.url("store-1") + "/api/sales",
+        json=SALE,
+        headers=cluster.headers("store-1"),
+        timeout=10,
+    )
 
 
 def of_kind(incidents: list[dict[str, object]], kind: str) -> bool:

@@ -12,6 +12,14 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.integration.cluster import CATALOG, Cluster, wait_until
+from tests.support.access import (
+    ADMIN,
+    ADMIN_PASSWORD,
+    MANAGER,
+    log_in_staff,
+    log_in_user,
+    staff_known_at,
+)
 from tests.support.broker import BrokerProcess
 
 COLA = list(CATALOG)[1]
@@ -26,6 +34,8 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     try:
         cluster.start_all()
         wait_until(lambda: COLA in cluster.node_stock("store-1"), 30, "the catalog")
+        ledger = cluster.base / "store-1" / "ledger.db"
+        wait_until(lambda: staff_known_at(ledger, MANAGER[0]), 30, "the staff accounts")
         yield cluster
     finally:
         cluster.close()
@@ -34,9 +44,14 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
+def page(browser: Browser, running: Cluster) -> Iterator[Page]:
+    """A browser logged in at the store (a manager, by PIN) and at HQ (an admin): each
+    app has its own session cookie, so one browser holds both."""
     context = browser.new_context(locale="zh-CN")
-    yield context.new_page()
+    page = context.new_page()
+    log_in_staff(page, running.url("store-1"), MANAGER[0], MANAGER[3])
+    log_in_user(page, running.url("hub"), ADMIN, ADMIN_PASSWORD)
+    yield page
     context.close()
 
 

@@ -19,6 +19,8 @@ from devices.events import DeviceStatus, ScanEvent
 from edge.app import create_app
 from edge.settings import EdgeSettings
 from edge.workstations import install
+from sync_protocol.signing import NodeKey
+from tests.support.access import CASHIER, hub_signed_staff, log_in_staff
 from tests.support.broker import BrokerProcess
 from tests.support.serving import serving
 
@@ -35,10 +37,12 @@ def wait_until(check: Callable[[], Any], what: str) -> None:
 
 
 def lane_app(tmp_path: Path, broker: BrokerProcess, scanner: str) -> FastAPI:
+    hub_key = NodeKey.generate()
     settings = EdgeSettings(
         data_dir=tmp_path / "store",
         node_id="store-1",
         label="上海徐汇店",
+        hub_public_key=hub_key.public_b64,
         broker_port=1,  # uplink unused (no sync)
         extra={
             "device_broker": {"host": broker.host, "port": broker.port},
@@ -46,6 +50,7 @@ def lane_app(tmp_path: Path, broker: BrokerProcess, scanner: str) -> FastAPI:
         },
     )
     app = create_app(settings, with_sync=False)
+    app.state.node.ledger.apply(hub_signed_staff(tmp_path, hub_key, CASHIER))
     install(app, app.state.node)
     with app.state.node.ledger.write() as txn:
         txn.append(
@@ -75,7 +80,7 @@ def test_an_unknown_barcode_shows_on_the_lane_screen_and_the_lane_keeps_working(
         page = browser.new_page(locale="zh-CN")  # a Chinese till: Accept-Language zh-CN
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         try:
-            page.goto(f"{url}/ws/lane-1")
+            log_in_staff(page, url, CASHIER[0], CASHIER[3], then="/ws/lane-1")
             expect(page.get_by_test_id("ws-title")).to_contain_text("1号收银台")
             expect(page.locator(f'[data-device="{scanner}"]')).to_have_attribute(
                 "data-state", "unknown"

@@ -24,6 +24,7 @@ from edge.settings import EdgeSettings
 from edge.workstations import WorkstationService, install
 from edge.workstations.config import DeviceBrokerAddress, RoutingConfig, WorkstationConfig
 from sync_protocol.errors import ConfigurationError
+from tests.support.access import bearer, node_token
 from tests.support.broker import BrokerProcess
 from tests.support.serving import serving
 from tests.sync.replicas import stock_of
@@ -127,9 +128,10 @@ def store(mqtt_broker: BrokerProcess, tmp_path: Path) -> Iterator[Store]:
     app = create_app(store_settings(tmp_path, mqtt_broker, devices), with_sync=False)
     service = install(app, app.state.node)
     seed_catalog(app.state.node)
+    token = node_token(app.state.node.ledger)
     with (
         serving(app) as url,
-        httpx.Client(base_url=url, timeout=TIMEOUT) as client,
+        httpx.Client(base_url=url, timeout=TIMEOUT, headers=bearer(token)) as client,
         BusWatcher(mqtt_broker.host, mqtt_broker.port) as bus,
     ):
         assert service.wait_ready(TIMEOUT), "the edge did not subscribe to the device bus"

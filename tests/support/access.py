@@ -4,7 +4,10 @@ browser logged in through the real login page."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Collection
+from contextlib import closing
+from pathlib import Path
 from typing import Final
 
 from playwright.sync_api import Page, expect
@@ -12,9 +15,13 @@ from playwright.sync_api import Page, expect
 from cloud.scopes import TOKEN_SCOPES as HUB_SCOPES
 from cloud.services.staff import create_staff
 from domain.access.tokens import issue_token
+from domain.registry import REGISTRY
 from domain.staff.kinds import Role
 from edge.scopes import TOKEN_SCOPES as NODE_SCOPES
 from sync_protocol.hlc import system_ms
+from sync_protocol.ops import Op
+from sync_protocol.origins import HUB
+from sync_protocol.signing import NodeKey
 from sync_protocol.store import ReplicaStore
 
 ADMIN: Final = "li.admin"
@@ -78,3 +85,23 @@ def log_in_user(page: Page, hub_url: str, username: str, password: str, *, then:
     page.get_by_test_id("login-password").fill(password)
     page.get_by_test_id("login-submit").click()
     expect(page.get_by_test_id("signed-in-as")).to_be_visible()
+
+
+def hub_signed_staff(base: Path, key: NodeKey, *people: tuple[str, str, str, str]) -> list[Op]:
+    """Staff accounts as a hub holding `key` writes them (in a throwaway store under
+    `base`): the signed ops to apply to a node that trusts that key."""
+    store = ReplicaStore(
+        f"sqlite:///{base / 'staff-hub.db'}", origin=HUB, key=key, registry=REGISTRY
+    )
+    try:
+        add_staff(store, *people)
+        return store.ops_range(HUB, 1, store.head(HUB))
+    finally:
+        store.close()
+
+
+def staff_known_at(ledger_file: Path, staff_id: str) -> bool:
+    """Whether a running node's ledger (read-only, beside the process) holds the account."""
+    with closing(sqlite3.connect(f"file:{ledger_file}?mode=ro", uri=True, timeout=10)) as db:
+        found = db.execute("SELECT 1 FROM staff_fields WHERE staff_id = ?", (staff_id,)).fetchone()
+        return found is not None
