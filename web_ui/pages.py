@@ -45,7 +45,10 @@ class PageRenderer:
         full_context = {**locale_context(locale), **context}
         if csrf is not None:
             full_context["csrf_token"] = csrf
-        full_context.setdefault("principal", getattr(request.state, "principal", None))
+        principal = full_context.setdefault("principal", getattr(request.state, "principal", None))
+        idle_lock_ms = getattr(request.app.state, "idle_lock_ms", None)
+        if idle_lock_ms and getattr(principal, "kind", None) == "staff":
+            full_context["idle_lock_ms"] = idle_lock_ms  # base.html's idle lock (a till's)
         is_htmx = request.headers.get("hx-request") == "true"
         template = fragment if (is_htmx and fragment) else page
         html = self.env.get_template(template).render(full_context)

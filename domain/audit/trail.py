@@ -32,6 +32,13 @@ Action = Literal[
     "token_revoked",
     "catalog_changed",
     "stock_adjusted",
+    # One action a supervisor's PIN authorised at a colleague's till (the names of
+    # domain.staff.kinds.AuthorisedAction).
+    "void",
+    "refund",
+    "price_override",
+    "discount_over_limit",
+    "no_sale_drawer",
 ]
 """What an entry says was done: a stable English key; pages translate it."""
 
@@ -120,6 +127,13 @@ DESCRIBERS: Final[dict[str, Describe]] = {
     "access.logged_out": lambda op: _entry(op, "logout", op.actor),
     "access.user_changed": _user_changed,
     "access.token_changed": _token_changed,
+    "staff.action_authorised": lambda op: _entry(
+        op,
+        str(op.body["action"]),
+        str(op.body["staff_id"]),
+        str(op.body.get("detail") or ""),
+        authorised_by=str(op.body["by"]),
+    ),
 }
 ACTIONS: Final[tuple[Action, ...]] = get_args(Action)
 

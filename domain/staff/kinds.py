@@ -2,11 +2,12 @@
 (a manager there creates staff; nodes only receive them), and each PIN check at a node
 is a fact that node owns (`staff.pin_failed`, `staff.pin_accepted`) as is a supervisor's
 unlock (`staff.unlocked`): together they decide back-off and lock-out on every replica
-alike, and they are the audit trail of logins."""
+alike, and they are the audit trail of logins. A supervisor's PIN given for one action
+at a colleague's till (`staff.action_authorised`) decides nothing: it is the record."""
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal
+from typing import Annotated, Final, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -26,6 +27,11 @@ Role = Literal["cashier", "supervisor", "warehouse", "manager"]
 #: The roles whose PIN may authorise a single action for someone else and unlock a
 #: locked-out colleague.
 AUTHORISERS: Final = frozenset({"supervisor", "manager"})
+#: What a cashier needs an authoriser's PIN for, one action at a time.
+AuthorisedAction = Literal[
+    "void", "refund", "price_override", "discount_over_limit", "no_sale_drawer"
+]
+AUTHORISED_ACTIONS: Final[tuple[str, ...]] = get_args(AuthorisedAction)
 
 StaffId = Annotated[str, Field(min_length=1, max_length=STAFF_ID_MAX, pattern=r"^[0-9A-Za-z._-]+$")]
 _STAFF_ID_ADAPTER: TypeAdapter[str] = TypeAdapter(StaffId)
@@ -81,8 +87,21 @@ class StaffUnlocked(Body):
     by: StaffId
 
 
+class ActionAuthorised(Body):
+    """An authoriser (`by`) gave their PIN for one `action` of `staff_id`'s at
+    `location`. The action is a name, not the Literal: a newer release may authorise
+    more, and this replica must still store and relay its ops."""
+
+    action: str = Field(min_length=1, max_length=32, pattern=r"^[a-z_]+$")
+    staff_id: StaffId
+    by: StaffId
+    location: str = Field(min_length=1, max_length=64)
+    detail: str = Field(default="", max_length=200)
+
+
 MEMBER_SET = Kind("staff.member_set", 1, StaffMemberSet)
 PIN_FAILED = Kind("staff.pin_failed", 1, PinChecked)
 PIN_ACCEPTED = Kind("staff.pin_accepted", 1, PinChecked)
 UNLOCKED = Kind("staff.unlocked", 1, StaffUnlocked)
-KINDS = (MEMBER_SET, PIN_FAILED, PIN_ACCEPTED, UNLOCKED)
+ACTION_AUTHORISED = Kind("staff.action_authorised", 1, ActionAuthorised)
+KINDS = (MEMBER_SET, PIN_FAILED, PIN_ACCEPTED, UNLOCKED, ACTION_AUTHORISED)
