@@ -34,6 +34,7 @@ from sync_protocol.store.group_commit import GroupCommit
 from tests.bench.baselines import RawSqliteLedger
 from tests.bench.report import Rate, Results, Row, Table, interleave, timed
 from tests.bench.workload import SKU, STORE, sale_ops
+from tests.support.access import node_token
 from tests.support.serving import serving
 from tests.sync.replicas import stock_of
 
@@ -76,9 +77,10 @@ class TillConnection:
     be (the request written out by hand, the answer framed by its Content-Length), so
     that the rate measured is the node's: client and node share this process."""
 
-    def __init__(self, port: int, till: int) -> None:
+    def __init__(self, port: int, till: int, token: str) -> None:
         self.till = till
         self.port = port
+        self.token = token
         self.sock = self._connect()
         self._buf = b""
 
@@ -98,6 +100,7 @@ class TillConnection:
         ).encode()
         head = (
             "POST /api/sales HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Authorization: Bearer {self.token}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
         )
         self.sock.sendall(head.encode() + body)
@@ -139,30 +142,32 @@ def at_once(tills: int, sell_one: Callable[[int], object], n: int) -> Rate:
 
 
 @pytest.fixture
-def node_url(tmp_path: Path) -> Iterator[tuple[int, ReplicaStore]]:
-    """A store node served by uvicorn (no sync: the write path alone), its catalog set."""
+def node_url(tmp_path: Path) -> Iterator[tuple[int, ReplicaStore, str]]:
+    """A store node served by uvicorn (no sync: the write path alone), its catalog set,
+    and a till's API token (each sale passes the access gate, as a real till's does)."""
     app = create_app(EdgeSettings(data_dir=tmp_path / "node", node_id=STORE), with_sync=False)
     ledger: ReplicaStore = app.state.node.ledger
     with ledger.write() as txn:
         txn.append("catalog.item_set", ITEM, "hq")
+    token = node_token(ledger)
     with serving(app) as url:
-        yield int(url.rsplit(":", 1)[1]), ledger
+        yield int(url.rsplit(":", 1)[1]), ledger, token
 
 
 @pytest.mark.bench
 def test_record_sale_against_raw_sqlite(
     ledger: ReplicaStore,
-    node_url: tuple[int, ReplicaStore],
+    node_url: tuple[int, ReplicaStore, str],
     raw_ledger: RawSqliteLedger,
     bench_results: Results,
 ) -> None:
     cart = [CartLine(SKU, 1)]
-    port, node_ledger = node_url
+    port, node_ledger, token = node_url
 
     def sell_here(till: int) -> None:
         record_sale(ledger, STORE, cart, "cashier-1", sale_id=till_sale_id(till))
 
-    tills = [TillConnection(port, t) for t in range(max(TILLS))]
+    tills = [TillConnection(port, t, token) for t in range(max(TILLS))]
 
     def sell_http(till: int) -> None:
         tills[till].sell()

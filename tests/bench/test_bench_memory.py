@@ -25,6 +25,7 @@ the budget (docs/benchmarks.md).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import subprocess
@@ -48,7 +49,7 @@ from devices.simulators.demo_rig import (
 )
 from devices.simulators.scale_sim import PtyPort
 from shopfloor_cli.broker import pdeathsig_prefix
-from shopfloor_cli.demo import CATALOG, NODES, prepare
+from shopfloor_cli.demo import CATALOG, NODES, TOKENS_FILE, prepare
 from tests.bench.memory import MemoryTable, RssSampler
 from tests.bench.report import Results
 from tests.support.broker import BrokerProcess
@@ -277,7 +278,9 @@ def store_pi(private_broker: BrokerProcess, tmp_path: Path) -> Iterator[StorePi]
             "python": BARE,
         }
         procs = {name: stack.enter_context(spawned(name, a, logs)) for name, a in argvs.items()}
-        http = stack.enter_context(httpx.Client(timeout=10))
+        tokens = json.loads((tmp_path / TOKENS_FILE).read_text(encoding="utf-8"))
+        till = {"Authorization": f"Bearer {tokens[STORE.node_id]}"}
+        http = stack.enter_context(httpx.Client(timeout=10, headers=till))
         pi = StorePi(procs, broker, f"http://127.0.0.1:{node_port}", http, scanner, rig)
         with pi.logs_on_failure():
             for name, port in (("hub", hub_port), ("node", node_port)):
