@@ -24,7 +24,7 @@ import secrets
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Final, Protocol
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 from fastapi import Depends, Request
 from starlette.datastructures import Headers
@@ -99,14 +99,26 @@ class AccessMiddleware:
         path = request.url.path
         public = path == self.login_path or path.startswith(self.public)
         if principal is None and not public:
+            if request.headers.get("hx-request") == "true":
+                # htmx (a panel polling, a form) follows HX-Redirect before it looks at
+                # the status: the whole page goes to the login, not just the panel.
+                current = urlsplit(request.headers.get("hx-current-url", "") or "/")
+                back = safe_next(current.path + (f"?{current.query}" if current.query else ""))
+                await _refuse(
+                    401,
+                    "Unauthenticated",
+                    _NO_LOGIN,
+                    scope,
+                    receive,
+                    send,
+                    extra={"HX-Redirect": f"{self.login_path}?next={quote(back, safe='/')}"},
+                )
+                return
             if _wants_page(request):
                 target = path + (f"?{request.url.query}" if request.url.query else "")
                 response: Response = RedirectResponse(
                     f"{self.login_path}?next={quote(target, safe='/')}", status_code=303
                 )
-                if request.headers.get("hx-request") == "true":
-                    # htmx follows a redirect inside the swap; make it load the whole page.
-                    response.headers["HX-Redirect"] = self.login_path
                 await response(scope, receive, send)
                 return
             await _refuse(401, "Unauthenticated", _NO_LOGIN, scope, receive, send, bearer=True)
@@ -295,8 +307,10 @@ async def _refuse(
     send: Send,
     *,
     bearer: bool = False,
+    extra: dict[str, str] | None = None,
 ) -> None:
-    headers = {"WWW-Authenticate": "Bearer"} if bearer and status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if bearer and status == 401 else {}
+    headers.update(extra or {})
     response = JSONResponse({"error": error, **text}, status_code=status, headers=headers)
     await response(scope, receive, send)
 

@@ -13,7 +13,7 @@ from typing import Any, Final
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.routing import iter_route_contexts
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
@@ -96,10 +96,15 @@ def _http_errors(app: FastAPI) -> None:
             status_code=500,
         )
 
-    async def not_allowed(_request: Request, exc: Exception) -> JSONResponse:
+    async def not_allowed(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, NotAllowed)
         body = not_allowed_body(exc)
-        return JSONResponse(body, status_code=401 if body["error"] == "Unauthenticated" else 403)
+        status = 401 if body["error"] == "Unauthenticated" else 403
+        page = request.method == "GET" and "text/html" in request.headers.get("accept", "")
+        if status == 403 and page and not request.url.path.startswith("/api/"):
+            pages: PageRenderer = request.app.state.pages
+            return pages.render(request, "forbidden.html", {"scope": exc.scope}, status_code=403)
+        return JSONResponse(body, status_code=status)
 
     app.add_exception_handler(NotAllowed, not_allowed)
     app.add_exception_handler(RequestValidationError, invalid)
