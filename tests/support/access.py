@@ -4,17 +4,21 @@ browser logged in through the real login page."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Collection
 from contextlib import closing
 from pathlib import Path
 from typing import Final
 
+import httpx
 from playwright.sync_api import Page, expect
 
 from cloud.scopes import TOKEN_SCOPES as HUB_SCOPES
+from cloud.services.catalog import set_catalog_item
 from cloud.services.staff import create_staff
 from domain.access.tokens import issue_token
+from domain.catalog.kinds import ItemFields
 from domain.registry import REGISTRY
 from domain.staff.kinds import Role
 from edge.scopes import TOKEN_SCOPES as NODE_SCOPES
@@ -105,3 +109,41 @@ def staff_known_at(ledger_file: Path, staff_id: str) -> bool:
     with closing(sqlite3.connect(f"file:{ledger_file}?mode=ro", uri=True, timeout=10)) as db:
         found = db.execute("SELECT 1 FROM staff_fields WHERE staff_id = ?", (staff_id,)).fetchone()
         return found is not None
+
+
+_CSRF_FIELD: Final = re.compile(r'name="csrf_token" value="([^"]*)"')
+
+
+def csrf_field_of(html: str) -> str:
+    """The CSRF token the first form of a page carries."""
+    found = _CSRF_FIELD.search(html)
+    assert found is not None, "no csrf_token field on the page"
+    return found.group(1)
+
+
+def log_in_form(client: httpx.Client, **fields: str) -> httpx.Response:
+    """POST /login as a browser does, through a client that keeps its cookies: GET the
+    login page (its CSRF cookie and token), then post `fields` with that token
+    (`username`, `password` at the hub; `staff_id`, `pin` at a node). The answer is
+    returned as it is: 303 on success."""
+    page = client.get("/login", headers={"Accept": "text/html"})
+    page.raise_for_status()
+    return client.post("/login", data={**fields, "csrf_token": csrf_field_of(page.text)})
+
+
+def hub_signed_catalog_and_staff(
+    base: Path,
+    key: NodeKey,
+    catalog: dict[str, tuple[str, int]],
+    *people: tuple[str, str, str, str],
+) -> list[Op]:
+    """Like :func:`hub_signed_staff`, with `catalog` ({sku: (name, price_fen)}) written
+    first: one hub's ops, so a node that trusts `key` can sell the items too."""
+    store = ReplicaStore(f"sqlite:///{base / 'hub-ops.db'}", origin=HUB, key=key, registry=REGISTRY)
+    try:
+        for sku, (name, price) in catalog.items():
+            set_catalog_item(store, sku, ItemFields(name=name, price_fen=price), "tests")
+        add_staff(store, *people)
+        return store.ops_range(HUB, 1, store.head(HUB))
+    finally:
+        store.close()
