@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from cloud.accounts.users import LoginRefused, authenticate
+from cloud.accounts.users import LoginRefused, authenticate, user_named
 from cloud.deps import HubDep, PagesDep
 from domain.access.logins import record_logout, record_user_login
 from domain.access.sessions import MAX_MS, close_session, open_session
@@ -43,14 +43,15 @@ def log_in(
     try:
         user = authenticate(engine, username, password, now_ms=now)
     except LoginRefused as exc:
-        record_user_login(hub.store, username, ok=False)
+        known = user_named(engine, username) is not None
+        record_user_login(hub.store, username, ok=False, known=known)
         hub.ops_written()
         locale = pages.locale_of(request)
         text = exc.message_zh if locale == "zh-CN" else exc.message
         return _form(request, pages, safe_next(next), error=text, status_code=401)
     close_session(engine, session_cookie_of(request))  # never reuse an old id
     cookie, _session = open_session(engine, user.principal, now_ms=now)
-    record_user_login(hub.store, user.username, ok=True)
+    record_user_login(hub.store, user.username, ok=True, known=True)
     hub.ops_written()
     response = RedirectResponse(safe_next(next), status_code=303)
     session_cookie(response, request, cookie, max_age_s=MAX_MS // 1000)

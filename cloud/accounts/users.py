@@ -203,3 +203,11 @@ def user_by_id(engine: Engine, user_id: str) -> User | None:
     with engine.connect() as conn:
         row = conn.execute(select(hub_users).where(hub_users.c.user_id == user_id)).first()
     return user_from_row(row) if row is not None else None
+
+
+def user_named(engine: Engine, username: str) -> User | None:
+    """The user a typed username names (case and spaces ignored), or None."""
+    u = hub_users
+    with engine.connect() as conn:
+        row = conn.execute(select(u).where(u.c.username == username.strip().lower())).first()
+    return user_from_row(row) if row is not None else None

@@ -15,10 +15,11 @@ from sync_protocol.store import ReplicaStore
 
 def staff_id_of(raw: str) -> str:
     staff_id = raw.strip()
-    if not is_staff_id(staff_id):
+    if not is_staff_id(staff_id) or staff_id.startswith("_"):
         raise BusinessRuleError(
-            f"staff id {raw!r} must be 1-32 letters, digits, '.', '_' or '-'",
-            message_zh="员工编号只能是 1–32 位字母、数字、“.”、“_”或“-”",
+            f"staff id {raw!r} must be 1-32 letters, digits, '.', '_' or '-', not starting "
+            "with '_'",
+            message_zh="员工编号只能是 1–32 位字母、数字、“.”、“_”或“-”，且不能以“_”开头",
         )
     return staff_id
 

@@ -33,6 +33,10 @@ AuthorisedAction = Literal[
 ]
 AUTHORISED_ACTIONS: Final[tuple[str, ...]] = get_args(AuthorisedAction)
 
+#: The staff id a PIN try is recorded under when the id typed names no account (a PIN
+#: typed into the ID field must not be kept). Ids starting with "_" are reserved.
+UNKNOWN_STAFF: Final = "_unknown"
+
 StaffId = Annotated[str, Field(min_length=1, max_length=STAFF_ID_MAX, pattern=r"^[0-9A-Za-z._-]+$")]
 _STAFF_ID_ADAPTER: TypeAdapter[str] = TypeAdapter(StaffId)
 

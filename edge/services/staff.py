@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from functools import cache
 
 from domain.errors import BusinessRuleError
-from domain.staff.kinds import AUTHORISERS, PIN_ACCEPTED, PIN_FAILED, UNLOCKED, is_staff_id
+from domain.staff.kinds import (
+    AUTHORISERS,
+    PIN_ACCEPTED,
+    PIN_FAILED,
+    UNKNOWN_STAFF,
+    UNLOCKED,
+    is_staff_id,
+)
 from domain.staff.pins import hash_pin, pin_matches
 from domain.staff.queries import StaffAccount, gate_of, staff_account
 from sync_protocol.hlc import system_ms
@@ -112,9 +119,12 @@ def _checked(ledger: ReplicaStore, staff_id: str, pin: str, now_ms: int) -> Staf
     expected = usable.pin_hash if usable is not None and usable.pin_hash else _decoy_hash()
     matched = pin_matches(pin, expected)  # verified even for an unknown id: same cost
     kind = PIN_ACCEPTED if usable is not None and matched else PIN_FAILED
+    # The actor of a failed try is the id typed (who the till was told it was) when it
+    # names an account; an id that names none is recorded as UNKNOWN_STAFF, since a
+    # hurried cashier types a PIN into the ID field and it must not end up in an op.
+    named = staff_id if account is not None else UNKNOWN_STAFF
     with ledger.write() as txn:
-        # The actor of a failed try is the id typed: who the till was told it was.
-        txn.append(kind.name, {"staff_id": staff_id, "location": ledger.origin}, staff_id)
+        txn.append(kind.name, {"staff_id": named, "location": ledger.origin}, named)
     if usable is None or kind is PIN_FAILED:
         raise PinRefused("wrong staff id or PIN", message_zh="员工编号或 PIN 错误")
     return usable

@@ -291,12 +291,6 @@ def test_an_api_token_secret_is_kept_only_as_its_sha256(served: Served, where: s
 # --- a secret typed into the name field ------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="edge/services/staff.py _checked records a failed try under the id as typed "
-    "(staff.pin_failed body staff_id and actor): a PIN typed into the staff ID field "
-    "is kept in an op, replicated to the hub and shown in the audit trail",
-)
 def test_a_pin_typed_into_the_staff_id_field_is_not_recorded(served: Served) -> None:
     pin = "815263"  # not one of PINS: the other tests' scans stay about their own story
     head = served.node.head("store-1")
@@ -307,12 +301,6 @@ def test_a_pin_typed_into_the_staff_id_field_is_not_recorded(served: Served) -> 
     assert all(pin not in json.dumps(op.body) + op.actor for op in written)  # …not the PIN
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="domain/access/logins.py record_user_login records a failed login under the "
-    "username as typed (lowercased; characters outside [0-9a-z._@-] become '?'): a "
-    "password typed into the username field is kept in an access.user_login op",
-)
 def test_a_password_typed_into_the_username_field_is_not_recorded(served: Served) -> None:
     password = "Plum.Tree-2049@home"
     head = served.hub.head(HUB)
