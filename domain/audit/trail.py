@@ -25,6 +25,7 @@ Action = Literal[
     "login_failed",
     "logout",
     "pin_failed",
+    "locked_out",
     "staff_unlocked",
     "staff_changed",
     "user_changed",
@@ -106,6 +107,7 @@ def _token_changed(op: Op) -> AuditEntry:
 DESCRIBERS: Final[dict[str, Describe]] = {
     "staff.pin_accepted": lambda op: _entry(op, "login", str(op.body["staff_id"])),
     "staff.pin_failed": lambda op: _entry(op, "pin_failed", str(op.body["staff_id"])),
+    "staff.locked_out": lambda op: _entry(op, "locked_out", str(op.body["staff_id"])),
     "staff.unlocked": lambda op: _entry(
         op, "staff_unlocked", str(op.body["staff_id"]), authorised_by=str(op.body["by"])
     ),

@@ -107,5 +107,8 @@ MEMBER_SET = Kind("staff.member_set", 1, StaffMemberSet)
 PIN_FAILED = Kind("staff.pin_failed", 1, PinChecked)
 PIN_ACCEPTED = Kind("staff.pin_accepted", 1, PinChecked)
 UNLOCKED = Kind("staff.unlocked", 1, StaffUnlocked)
+#: The wrong PIN that locked an account (written beside that try's `staff.pin_failed`):
+#: the lock itself is derived from the failures; this is its line in the audit trail.
+LOCKED_OUT = Kind("staff.locked_out", 1, PinChecked)
 ACTION_AUTHORISED = Kind("staff.action_authorised", 1, ActionAuthorised)
-KINDS = (MEMBER_SET, PIN_FAILED, PIN_ACCEPTED, UNLOCKED, ACTION_AUTHORISED)
+KINDS = (MEMBER_SET, PIN_FAILED, PIN_ACCEPTED, UNLOCKED, ACTION_AUTHORISED, LOCKED_OUT)

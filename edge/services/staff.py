@@ -13,6 +13,7 @@ from functools import cache
 from domain.errors import BusinessRuleError
 from domain.staff.kinds import (
     AUTHORISERS,
+    LOCKED_OUT,
     PIN_ACCEPTED,
     PIN_FAILED,
     UNKNOWN_STAFF,
@@ -21,6 +22,7 @@ from domain.staff.kinds import (
 )
 from domain.staff.pins import hash_pin, pin_matches
 from domain.staff.queries import StaffAccount, gate_of, staff_account
+from domain.staff.rules import LOCK_AFTER
 from sync_protocol.hlc import system_ms
 from sync_protocol.store import ReplicaStore
 
@@ -123,8 +125,11 @@ def _checked(ledger: ReplicaStore, staff_id: str, pin: str, now_ms: int) -> Staf
     # names an account; an id that names none is recorded as UNKNOWN_STAFF, since a
     # hurried cashier types a PIN into the ID field and it must not end up in an op.
     named = staff_id if account is not None else UNKNOWN_STAFF
+    body = {"staff_id": named, "location": ledger.origin}
     with ledger.write() as txn:
-        txn.append(kind.name, {"staff_id": named, "location": ledger.origin}, named)
+        txn.append(kind.name, body, named)
+        if kind is PIN_FAILED and account is not None and gate.failures + 1 == LOCK_AFTER:
+            txn.append(LOCKED_OUT.name, body, named)
     if usable is None or kind is PIN_FAILED:
         raise PinRefused("wrong staff id or PIN", message_zh="员工编号或 PIN 错误")
     return usable

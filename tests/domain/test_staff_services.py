@@ -140,6 +140,35 @@ def test_twenty_wrong_pins_lock_until_a_supervisor_unlocks(
     assert unlocked.body["by"] == "s001" and unlocked.actor == "s001"
 
 
+def test_the_wrong_pin_that_locks_an_account_is_recorded_as_a_lock_out_once(
+    hub_and_node: tuple[ReplicaStore, ReplicaStore],
+) -> None:
+    _, node = hub_and_node
+    at = NOW
+    for _ in range(19):
+        at += 16 * 60_000
+        with pytest.raises(PinRefused):
+            log_in(node, "c001", "000111", now_ms=at)
+    assert "staff.locked_out" not in kinds_written(node)
+    with pytest.raises(PinRefused):
+        log_in(node, "c001", "000111", now_ms=at + 16 * 60_000)
+    (locked,) = [op for op in node.all_ops() if op.kind == "staff.locked_out"]
+    assert locked.body == {"staff_id": "c001", "location": node.origin}
+    with pytest.raises(StaffLocked):  # refused before any check: nothing more written
+        log_in(node, "c001", "000111", now_ms=at + 10**9)
+    assert kinds_written(node).count("staff.locked_out") == 1
+
+
+def test_a_wrong_pin_for_an_id_that_names_no_account_keeps_no_trace_of_the_id(
+    hub_and_node: tuple[ReplicaStore, ReplicaStore],
+) -> None:
+    _, node = hub_and_node
+    with pytest.raises(PinRefused):
+        log_in(node, "482913", "482913", now_ms=NOW)  # a PIN typed into the ID field
+    (tried,) = [op for op in node.all_ops() if op.kind == "staff.pin_failed"]
+    assert tried.body["staff_id"] == "_unknown" and tried.actor == "_unknown"
+
+
 def test_a_cashier_cannot_unlock_or_authorise(
     hub_and_node: tuple[ReplicaStore, ReplicaStore],
 ) -> None:
