@@ -3,7 +3,7 @@ subpackage and one line here; nothing in `sync_protocol` changes."""
 
 from __future__ import annotations
 
-from domain import access, catalog, sales, staff, stock
+from domain import access, catalog, members, sales, staff, stock
 from sync_protocol.registry import Registry
 
-REGISTRY = Registry([catalog.AREA, stock.AREA, sales.AREA, staff.AREA, access.AREA])
+REGISTRY = Registry([catalog.AREA, stock.AREA, sales.AREA, staff.AREA, members.AREA, access.AREA])

@@ -72,11 +72,76 @@ def staff_body(rng: random.Random, origin: str) -> tuple[str, dict[str, object]]
     return "staff.unlocked", {"staff_id": staff_id, "location": origin, "by": "s001"}
 
 
+PHONES = ("+8613800138000", "+8613911112222", "+8618612345678")
+
+
+def members_body(rng: random.Random, origin: str) -> tuple[str, dict[str, object]]:
+    # Every kind, from every origin: tiers and rules count only from the hub; sale and
+    # return ids drawn from small pools, so an origin sometimes reuses one (the first
+    # by seq counts); moves and asks between any holders.
+    phone, roll = rng.choice(PHONES), rng.random()
+    sale_id = f"s-{rng.randint(1, 6)}"
+    if roll < 0.1:
+        fields: dict[str, object] = {"name": rng.choice(["王芳", "李雷", "张伟"])}
+        return "member.enrolled", {"phone": phone, "location": origin, "fields": fields}
+    if roll < 0.2:
+        fields = {"tier": rng.choice(["普通会员", "银卡", "金卡"])}
+        if rng.random() < 0.5:
+            fields["name"] = rng.choice(["王芳", "李雷"])
+        return "member.profile_set", {"phone": phone, "fields": fields}
+    if roll < 0.45:
+        points = rng.randint(1, 500)
+        return "member.points_earned", {
+            "phone": phone,
+            "sale_id": sale_id,
+            "location": origin,
+            "points": points,
+            "amount_fen": points * 100,
+        }
+    if roll < 0.6:
+        points = rng.randint(1, 200)
+        return "member.points_redeemed", {
+            "phone": phone,
+            "sale_id": sale_id,
+            "location": origin,
+            "points": points,
+            "value_fen": points,
+        }
+    if roll < 0.7:
+        return "member.points_reversed", {
+            "phone": phone,
+            "sale_id": sale_id,
+            "return_id": f"r-{rng.randint(1, 4)}",
+            "location": origin,
+            "earned": rng.randint(0, 50),
+            "redeemed": rng.randint(0, 50),
+            "shortfall": rng.randint(1, 10),
+        }
+    to = rng.choice([o for o in ORIGINS if o != origin])
+    if roll < 0.85:
+        body: dict[str, object] = {"phone": phone, "to": to, "points": rng.randint(1, 300)}
+        if rng.random() < 0.3:
+            body["answers"] = {"origin": to, "seq": rng.randint(1, 20)}
+        return "member.allowance_moved", body
+    if roll < 0.95:
+        return "member.allowance_asked", {"phone": phone, "of": to, "points": rng.randint(1, 300)}
+    threshold = rng.randint(100, 5000)
+    rules = {
+        "tiers": [
+            {"name": "普通会员", "min_points": 0, "points_per_100_yuan": 100},
+            {"name": "银卡", "min_points": threshold, "points_per_100_yuan": 120},
+        ],
+        "basis": rng.choice(["rolling_12_months", "lifetime"]),
+    }
+    return "member.rules_set", {"rules": rules}
+
+
 BODIES: dict[str, Body] = {
     "catalog": catalog_body,
     "stock": stock_body,
     "sales": sales_body,
     "staff": staff_body,
+    "members": members_body,
 }
 
 
