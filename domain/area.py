@@ -37,6 +37,7 @@ class LocalArea:
     migrations: Path | None
     kinds: tuple[Kind, ...] = ()
     tables: tuple[Table, ...] = field(default=())  # no projection: nothing to rebuild
+    own_tables: tuple[Table, ...] = ()  # what its migrations make (schema checks see them)
 
     def apply(self, conn: Connection, ops: Sequence[Op]) -> None:
         """No op kind is this area's: nothing to fold."""

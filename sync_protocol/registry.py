@@ -146,9 +146,12 @@ class Registry:
         return [table for area in self.areas for table in area.tables]
 
     def metadata(self) -> list[MetaData]:
-        """The distinct MetaData collections the areas' tables belong to."""
+        """The distinct MetaData collections the areas' tables belong to: the
+        projections, and the tables an area keeps as the replica's own state (an area's
+        optional `own_tables`: migrated with it, never rebuilt or carried by a snapshot)."""
         out: list[MetaData] = []
-        for table in self.tables():
+        own = [t for area in self.areas for t in getattr(area, "own_tables", ())]
+        for table in [*self.tables(), *own]:
             if not any(m is table.metadata for m in out):
                 out.append(table.metadata)
         return out

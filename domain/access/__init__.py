@@ -8,6 +8,12 @@ it is only a string such as ``user:<id>``."""
 from pathlib import Path
 
 from domain.access.kinds import KINDS
+from domain.access.tables import access_sessions, access_tokens
 from domain.area import LocalArea
 
-AREA = LocalArea("access", Path(__file__).with_name("migrations"), kinds=KINDS)
+AREA = LocalArea(
+    "access",
+    Path(__file__).with_name("migrations"),
+    kinds=KINDS,
+    own_tables=(access_sessions, access_tokens),
+)
