@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, select
 
 from domain.sales.tables import sales as s
+from sync_protocol.store import schema
 from sync_protocol.store.base import Prepared
 
 
@@ -49,6 +50,32 @@ def recorded_sale(conn: Connection, origin: str, sale_id: str) -> RecordedSale |
         payment=str(payment),
         actor=str(actor),
     )
+
+
+_OP_BODY = Prepared(
+    lambda _d: select(schema.ops.c.body).where(
+        schema.ops.c.origin == bindparam("origin"), schema.ops.c.seq == bindparam("seq")
+    )
+)
+
+
+def sale_body(conn: Connection, sale: RecordedSale) -> dict[str, Any]:
+    """The recorded sale's op body in full (tenders, discounts, change… of a counter
+    sale), read from the op log. A node compacts ops the hub holds after some days
+    (docs/compaction.md): then the body is rebuilt from the projection's row (lines,
+    total, payment), which is all a sale of the first release had anyway."""
+    row = _OP_BODY.first(conn, {"origin": sale.origin, "seq": sale.seq})
+    if row is not None:
+        body = json.loads(row[0])
+        if isinstance(body, dict) and body.get("sale_id") == sale.sale_id:
+            return body
+    return {
+        "sale_id": sale.sale_id,
+        "location": sale.location,
+        "lines": sale.lines,
+        "total_fen": sale.total_fen,
+        "payment": sale.payment,
+    }
 
 
 def all_sales(conn: Connection) -> list[RecordedSale]:
