@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from edge import api, audit_page, authorise, login, pages
+from edge import api, audit_page, authorise, checkout_api, login, pages
 from edge.access import NodeGate
 from edge.deps import Writers
 from edge.node import Node
@@ -51,6 +51,7 @@ def create_app(settings: EdgeSettings, *, with_sync: bool = True) -> FastAPI:
     )
     json_errors(app, ShopfloorError)
     app.include_router(api.router)
+    app.include_router(checkout_api.router)
     app.include_router(login.router)
     app.include_router(pages.router)
     app.include_router(audit_page.router)
