@@ -86,6 +86,14 @@
     }
   }
 
+  // While locking, the page's own htmx polling must not run: after the logout it would
+  // be answered with HX-Redirect to a plain /login and lose the "locked when idle" word.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (locked) {
+      event.preventDefault();
+    }
+  });
+
   ACTIVITY.forEach(function (name) {
     document.addEventListener(name, active, { capture: true, passive: true });
   });
